@@ -1,0 +1,132 @@
+//! Command-line interface: KRM function mode by default, plus `stream`, `check`, `schema`,
+//! `graph` and `profile`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  # As a KRM function (kustomize, kpt): a ResourceList on stdin, a ResourceList on stdout
+  kpt fn eval --exec apply-defaults my-package -- environment=prod
+
+  # Helm 3 post-renderer, or any pipe of plain manifests
+  helm install app ./chart --post-renderer apply-defaults \\
+       --post-renderer-args stream --post-renderer-args --config=functions/prod/config.yaml
+  kubectl kustomize overlays/prod | apply-defaults stream --config functions/prod/config.yaml
+
+  # Check only: report missing defaults as errors, change nothing (exit 1 if any)
+  kubectl kustomize overlays/prod | apply-defaults stream --check --config prod.yaml
+
+  # The service graph as a Mermaid diagram, the config's JSON Schema
+  kubectl kustomize base | apply-defaults graph --format mermaid
+  apply-defaults schema > apply-defaults.schema.json
+
+Docs: README.md and docs/config-reference.md in the apply-defaults repository.";
+
+/// Fills in production defaults for Kubernetes workloads: resources, probes, a hardened
+/// securityContext, replicas, HPA and PDB per environment, and least-privilege NetworkPolicies.
+#[derive(Debug, Parser)]
+#[command(
+    name = "apply-defaults",
+    version,
+    about,
+    long_about = "Fills in production defaults for Kubernetes workloads: resource requests and \
+limits sized by workload class and environment, probes derived from ports and images, a \
+Pod Security \"restricted\" securityContext, dev/prod replica counts with HPA, PDB and spreading \
+in prod, and least-privilege NetworkPolicies inferred from the manifests.\n\n\
+With no subcommand it is a KRM function: it reads one ResourceList (YAML or JSON) on stdin and \
+writes one ResourceList on stdout, with results. Values the manifests set always win unless the \
+config enforces a default.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Flags that shape what is reported on stderr.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutputArgs {
+    /// Print a table of what was added per resource to stderr.
+    #[arg(long, global = true)]
+    pub report: bool,
+    /// Print a diff of every changed or generated resource to stderr.
+    #[arg(long, global = true)]
+    pub diff: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Transform a plain multi-document manifest stream (Helm post-renderer, pipes).
+    ///
+    /// Reads manifests on stdin, applies exactly the defaults the KRM function applies, and
+    /// writes the manifests to stdout. Results go to stderr; exit 1 on any error.
+    Stream {
+        /// Function config: an ApplyDefaults or a ConfigMap document. Without it, the shipped
+        /// profile's `dev` environment applies.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Change nothing; report every missing default as an error (exit 1 when any).
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run as a KRM function that only checks: missing defaults are error results, nothing is
+    /// changed (for kpt validators and CI gates).
+    Check,
+    /// Print the JSON Schema of the ApplyDefaults config (for editors and CI validation).
+    Schema,
+    /// Print the service graph the NetworkPolicies are built from.
+    ///
+    /// Reads a ResourceList or a plain manifest stream on stdin.
+    Graph {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// Function config (for declared edges and classes).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print the shipped default profile (an ApplyDefaults document to copy and adapt).
+    Profile,
+}
+
+/// Formats of `graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Mermaid flowchart (renders on GitHub).
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_is_function_mode() {
+        let cli = Cli::try_parse_from(["apply-defaults"]).unwrap();
+        assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn stream_takes_config_as_equals_form() {
+        let cli = Cli::try_parse_from(["apply-defaults", "stream", "--config=x.yaml"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Stream { config: Some(_), check: false })));
+    }
+
+    #[test]
+    fn report_is_global() {
+        let cli = Cli::try_parse_from(["apply-defaults", "stream", "--report"]).unwrap();
+        assert!(cli.output.report);
+    }
+}

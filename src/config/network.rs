@@ -1,0 +1,121 @@
+//! Config of NetworkPolicy generation (the graph module reads it; nothing else does).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// NetworkPolicy generation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkPolicySpec {
+    /// What to do for a workload that a NetworkPolicy in the input already selects: `keep`
+    /// (the default) leaves it to the user's policy and generates none for it; `add` generates
+    /// ours as well (policies are additive, so theirs can only widen what ours allow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_policies: Option<UserPolicies>,
+    /// Emit a default-deny policy (ingress and egress) per namespace. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_deny: Option<bool>,
+    /// Where ingress controllers run. Workloads that back an Ingress or HTTPRoute accept
+    /// traffic from these peers on the backing port. Default: the namespace `ingress-nginx`.
+    /// For k3s's Traefik: `[{namespace: kube-system, podLabels: {app.kubernetes.io/name: traefik}}]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_controllers: Option<Vec<PeerSpec>>,
+    /// Monitoring systems allowed to scrape workloads, on the listed ports (port names or
+    /// numbers; empty: ports named `metrics` or `http-metrics`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitoring: Vec<MonitoringSpec>,
+    /// Where cluster DNS runs. Default: pods `k8s-app: kube-dns` in namespace `kube-system`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<PeerSpec>,
+    /// Flows the manifests do not show (e.g. agents that find each other through a registry).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<EdgeSpec>,
+    /// Named services outside the cluster, referenced by classes' `network.egress`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external: Vec<ExternalServiceSpec>,
+}
+
+/// How user-written NetworkPolicies are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserPolicies {
+    /// Generate no policy for a workload the user's policies already select.
+    Keep,
+    /// Generate ours in addition to theirs.
+    Add,
+}
+
+/// Pods elsewhere in the cluster, by namespace and pod labels.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PeerSpec {
+    /// Namespace name (selected through the `kubernetes.io/metadata.name` label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Namespace labels, instead of or besides `namespace`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub namespace_labels: BTreeMap<String, String>,
+    /// Pod labels within those namespaces (empty: all pods there).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_labels: BTreeMap<String, String>,
+}
+
+/// A monitoring peer and the ports it scrapes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MonitoringSpec {
+    /// Where the scraper runs.
+    #[serde(flatten)]
+    pub peer: PeerSpec,
+    /// Port names or numbers it scrapes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<serde_json::Value>,
+}
+
+/// A declared flow between workloads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EdgeSpec {
+    /// Calling workloads: a workload name, or `class:NAME` for every workload of a class.
+    pub from: String,
+    /// Called workloads: a Service name, a workload name, or `class:NAME`.
+    pub to: String,
+    /// Ports on the called pods (names or numbers); empty: every port the callee declares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<serde_json::Value>,
+}
+
+/// A service outside the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExternalServiceSpec {
+    /// Name used in classes' `network.egress[].to`. `internet` is predefined: 0.0.0.0/0 and
+    /// ::/0 except private, loopback and link-local ranges.
+    pub name: String,
+    /// CIDRs of the service.
+    pub cidrs: Vec<String>,
+    /// CIDRs carved out of `cidrs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<String>,
+}
+
+/// Network settings of a class.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClassNetworkSpec {
+    /// Egress to services outside the cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress: Vec<EgressSpec>,
+}
+
+/// Egress from a class to an external service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EgressSpec {
+    /// `internet` or the name of an entry of `networkPolicy.external`.
+    pub to: String,
+    /// TCP port numbers, e.g. `[443]`.
+    pub ports: Vec<u16>,
+}

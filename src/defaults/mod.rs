@@ -1,0 +1,87 @@
+//! The per-workload defaults. Each injector is a pure function over one workload tree and the
+//! resolved class settings; it records every field it sets as a [`Change`], and may generate
+//! new resources (HPA, PDB). The pipeline turns changes into results.
+
+pub mod replicas;
+pub mod resources;
+pub mod probes;
+pub mod security;
+
+use serde_json::Value;
+
+use crate::config::{Class, Config, DefaultKind};
+use crate::inventory::Inventory;
+use crate::krm::FnResult;
+use crate::optout::OptOut;
+use crate::workload::WorkloadKind;
+
+/// One field the function set (or, in check mode, would set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub default: DefaultKind,
+    /// Dotted path, list items by key: `spec.template.spec.containers[name=app].resources.limits.cpu`.
+    pub path: String,
+    pub value: Value,
+}
+
+/// What applying the defaults to one workload produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub changes: Vec<Change>,
+    /// Warnings (and errors) about this workload; the pipeline adds the resource reference.
+    pub results: Vec<FnResult>,
+    /// New resources (HPA, PDB) for this workload.
+    pub generated: Vec<Value>,
+}
+
+impl Outcome {
+    pub fn set(&mut self, default: DefaultKind, path: impl Into<String>, value: Value) {
+        self.changes.push(Change {
+            default,
+            path: path.into(),
+            value,
+        });
+    }
+
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.results.push(FnResult::warning(message));
+    }
+}
+
+/// Everything an injector may read about the workload it works on.
+pub struct WorkloadCtx<'a> {
+    pub config: &'a Config,
+    pub class: &'a Class,
+    pub kind: &'a WorkloadKind,
+    pub opt_out: &'a OptOut,
+    pub inventory: &'a Inventory,
+}
+
+impl WorkloadCtx<'_> {
+    /// The default is switched on and the resource did not opt out of it.
+    pub fn wants(&self, d: DefaultKind) -> bool {
+        self.config.applies(d) && !self.opt_out.skips(d)
+    }
+
+    /// The default is wanted for this container.
+    pub fn wants_container(&self, d: DefaultKind, container: &Value) -> bool {
+        let name = container.get("name").and_then(Value::as_str).unwrap_or_default();
+        self.config.applies(d) && !self.opt_out.skips_container(name, d)
+    }
+
+    /// The config lets this default overwrite what the manifest set.
+    pub fn enforces(&self, d: DefaultKind) -> bool {
+        self.config.enforces(d)
+    }
+}
+
+/// Applies every wanted default to one workload, in a fixed order (resources before probes and
+/// security, replicas last because HPA and PDB decisions read the final replica count).
+pub fn apply_all(ctx: &WorkloadCtx, item: &mut Value) -> Outcome {
+    let mut out = Outcome::default();
+    resources::apply(ctx, item, &mut out);
+    probes::apply(ctx, item, &mut out);
+    security::apply(ctx, item, &mut out);
+    replicas::apply(ctx, item, &mut out);
+    out
+}

@@ -1,0 +1,190 @@
+//! The ResourceList envelope: read any version, write `config.kubernetes.io/v1`.
+
+use serde_json::{Map, Value};
+
+use super::result::FnResult;
+use super::yaml::{self, YamlError};
+
+pub const API_VERSION: &str = "config.kubernetes.io/v1";
+pub const KIND: &str = "ResourceList";
+
+/// Input that cannot be taken as a ResourceList at all: nothing is written to stdout.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("stdin is empty: expected a ResourceList (kind: ResourceList, items: [...])")]
+    Empty,
+    #[error("stdin is not valid UTF-8 at byte {0}")]
+    NotUtf8(usize),
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    #[error(
+        "stdin holds {0} YAML documents: a KRM function reads exactly one ResourceList. \
+         To transform a plain manifest stream (Helm, pipes), use `apply-defaults stream`"
+    )]
+    ManyDocuments(usize),
+    #[error(
+        "the input is a `{0}`, not a ResourceList: a KRM function reads `kind: ResourceList`. \
+         To transform plain manifests (Helm, pipes), use `apply-defaults stream`"
+    )]
+    NotResourceList(String),
+    #[error("the input is not a mapping with `kind: ResourceList`")]
+    NotAMapping,
+    #[error("`{0}` of the ResourceList must be a {1}")]
+    BadField(&'static str, &'static str),
+}
+
+/// A parsed ResourceList. Items stay untyped, order-preserving trees.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceList {
+    pub items: Vec<Value>,
+    pub function_config: Option<Value>,
+    pub results: Vec<FnResult>,
+    /// Top-level fields other than the ones above, passed through.
+    pub extra: Map<String, Value>,
+}
+
+impl ResourceList {
+    /// Reads a ResourceList from raw stdin bytes.
+    pub fn from_bytes(input: &[u8]) -> Result<Self, ReadError> {
+        let text = std::str::from_utf8(input).map_err(|e| ReadError::NotUtf8(e.valid_up_to()))?;
+        Self::from_str(text)
+    }
+
+    /// Reads a ResourceList from text (YAML or JSON).
+    pub fn from_str(text: &str) -> Result<Self, ReadError> {
+        if text.trim().is_empty() {
+            return Err(ReadError::Empty);
+        }
+        let value: Value = match yaml::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                // A multi-document stream fails the single-document read; say what it is.
+                if let Ok(docs) = yaml::documents_from_str(text) {
+                    if docs.len() > 1 {
+                        return Err(ReadError::ManyDocuments(docs.len()));
+                    }
+                }
+                return Err(e.into());
+            }
+        };
+        Self::from_value(value)
+    }
+
+    pub fn from_value(value: Value) -> Result<Self, ReadError> {
+        let Value::Object(mut obj) = value else {
+            return Err(ReadError::NotAMapping);
+        };
+        match obj.get("kind").and_then(Value::as_str) {
+            Some(KIND) => {}
+            Some(other) => return Err(ReadError::NotResourceList(other.to_string())),
+            None => return Err(ReadError::NotAMapping),
+        }
+        let items = match obj.remove("items") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(ReadError::BadField("items", "list")),
+        };
+        let function_config = match obj.remove("functionConfig") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v),
+            Some(_) => return Err(ReadError::BadField("functionConfig", "mapping")),
+        };
+        // Results from earlier functions in a pipeline are not ours to keep: kpt collects
+        // each function's results separately.
+        obj.remove("results");
+        obj.remove("apiVersion");
+        obj.remove("kind");
+        Ok(ResourceList {
+            items,
+            function_config,
+            results: Vec::new(),
+            extra: obj,
+        })
+    }
+
+    /// True when any result is an error: the process must exit 1 after writing.
+    pub fn has_errors(&self) -> bool {
+        self.results.iter().any(FnResult::is_error)
+    }
+
+    /// The envelope as a tree, `items` always present.
+    pub fn to_value(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("apiVersion".into(), Value::String(API_VERSION.into()));
+        obj.insert("kind".into(), Value::String(KIND.into()));
+        for (k, v) in &self.extra {
+            obj.insert(k.clone(), v.clone());
+        }
+        obj.insert("items".into(), Value::Array(self.items.clone()));
+        if let Some(fc) = &self.function_config {
+            obj.insert("functionConfig".into(), fc.clone());
+        }
+        if !self.results.is_empty() {
+            obj.insert(
+                "results".into(),
+                serde_json::to_value(&self.results).unwrap_or(Value::Null),
+            );
+        }
+        Value::Object(obj)
+    }
+
+    /// Writes the ResourceList as YAML.
+    pub fn to_yaml(&self) -> Result<String, YamlError> {
+        // Serialize through a borrowing view instead of cloning every item into a new tree.
+        let view = Envelope { list: self };
+        yaml::to_string(&view)
+    }
+}
+
+struct Envelope<'a> {
+    list: &'a ResourceList,
+}
+
+impl serde::Serialize for Envelope<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let l = self.list;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("apiVersion", API_VERSION)?;
+        m.serialize_entry("kind", KIND)?;
+        for (k, v) in &l.extra {
+            m.serialize_entry(k, v)?;
+        }
+        m.serialize_entry("items", &l.items)?;
+        if let Some(fc) = &l.function_config {
+            m.serialize_entry("functionConfig", fc)?;
+        }
+        if !l.results.is_empty() {
+            m.serialize_entry("results", &l.results)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_any_api_version_and_writes_v1() {
+        let rl = ResourceList::from_str(
+            "apiVersion: config.kubernetes.io/v1alpha1\nkind: ResourceList\nitems: []\n",
+        )
+        .unwrap();
+        let out = rl.to_yaml().unwrap();
+        assert!(out.starts_with("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []"), "{out}");
+    }
+
+    #[test]
+    fn plain_manifest_points_to_stream() {
+        let err = ResourceList::from_str("apiVersion: v1\nkind: ConfigMap\n").unwrap_err();
+        assert!(err.to_string().contains("apply-defaults stream"), "{err}");
+        let err = ResourceList::from_str("kind: A\n---\nkind: B\n").unwrap_err();
+        assert!(err.to_string().contains("2 YAML documents"), "{err}");
+    }
+
+    #[test]
+    fn empty_input_is_an_error() {
+        assert!(matches!(ResourceList::from_str("  \n"), Err(ReadError::Empty)));
+    }
+}

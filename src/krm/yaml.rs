@@ -1,0 +1,214 @@
+//! The only module that knows which YAML crate the project uses.
+//!
+//! serde-saphyr reads into `serde_json::Value` with go-yaml v3's scalar rules (the reader
+//! kustomize and kpt use): YAML 1.1 booleans such as `on`/`yes` stay strings, `0644` is the
+//! octal integer 420. On output it quotes every string that a YAML 1.1 reader (kubectl's
+//! `sigs.k8s.io/yaml`) would take for a boolean, number, null or timestamp. serde_yaml and its
+//! forks fail exactly that test, which is why they are not used.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Hard bounds on what one input may cost, stated in errors so users know which bound they hit.
+pub mod limits {
+    /// Largest input accepted, in bytes.
+    pub const MAX_INPUT_BYTES: usize = 512 * 1024 * 1024;
+    /// Deepest nesting of mappings and sequences.
+    pub const MAX_DEPTH: usize = 128;
+    /// Most YAML nodes (mappings, sequences and scalars) in one input.
+    pub const MAX_NODES: usize = 40_000_000;
+    /// Most parser events in one input.
+    pub const MAX_EVENTS: usize = 120_000_000;
+    /// Most events replayed through aliases: a "billion laughs" document hits this quickly.
+    pub const MAX_ALIAS_REPLAY: usize = 1_000_000;
+    /// Most bytes of scalar text in one input.
+    pub const MAX_SCALAR_BYTES: usize = 512 * 1024 * 1024;
+    /// Most documents in one multi-document stream.
+    pub const MAX_DOCUMENTS: usize = 1_000_000;
+}
+
+/// A YAML input that could not be read, with the position the parser reported.
+#[derive(Debug, thiserror::Error)]
+pub enum YamlError {
+    /// The text is not YAML, or breaks one of the bounds in [`limits`].
+    #[error("failed to parse YAML: {0}")]
+    Parse(String),
+    /// The value could not be written as YAML.
+    #[error("failed to write YAML: {0}")]
+    Write(String),
+    /// The input is larger than [`limits::MAX_INPUT_BYTES`].
+    #[error("input is {0} bytes, larger than the limit of {max} bytes", max = limits::MAX_INPUT_BYTES)]
+    TooLarge(usize),
+}
+
+fn read_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_reader_input_bytes = Some(limits::MAX_INPUT_BYTES);
+    budget.max_depth = limits::MAX_DEPTH;
+    budget.max_nodes = limits::MAX_NODES;
+    budget.max_events = limits::MAX_EVENTS;
+    budget.max_total_scalar_bytes = limits::MAX_SCALAR_BYTES;
+    budget.max_documents = limits::MAX_DOCUMENTS;
+    budget.max_anchors = 1_000_000;
+    budget.max_aliases = 1_000_000;
+    let mut alias = serde_saphyr::options::AliasLimits::default();
+    alias.max_total_replayed_events = limits::MAX_ALIAS_REPLAY;
+    serde_saphyr::options! {
+        budget: Some(budget),
+        alias_limits: alias,
+        legacy_octal_numbers: true,
+        strict_booleans: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        with_snippet: false,
+    }
+}
+
+fn write_options() -> serde_saphyr::SerializerOptions {
+    serde_saphyr::ser_options! {
+        indent_step: 2,
+        compact_list_indent: true,
+        prefer_block_scalars: true,
+        // Long single-line strings (last-applied JSON, descriptions) stay on one line: a
+        // folded scalar would be correct but makes diffs of rendered output noisy.
+        folded_wrap_chars: usize::MAX / 2,
+    }
+}
+
+fn check_size(input: &str) -> Result<(), YamlError> {
+    if input.len() > limits::MAX_INPUT_BYTES {
+        return Err(YamlError::TooLarge(input.len()));
+    }
+    Ok(())
+}
+
+/// True when the text is a JSON document (serde_json is several times faster than any YAML
+/// parser, and kpt can send JSON).
+fn looks_like_json(input: &str) -> bool {
+    input.trim_start().starts_with('{')
+}
+
+/// Reads one document (YAML or JSON) into an order-preserving tree.
+pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, YamlError> {
+    check_size(input)?;
+    if looks_like_json(input) {
+        if let Ok(v) = serde_json::from_str(input) {
+            return Ok(v);
+        }
+    }
+    serde_saphyr::from_str_with_options(input, read_options())
+        .map_err(|e| YamlError::Parse(e.to_string()))
+}
+
+/// Reads every document of a multi-document stream; empty documents are dropped, as kubectl does.
+pub fn documents_from_str(input: &str) -> Result<Vec<Value>, YamlError> {
+    check_size(input)?;
+    let docs: Vec<Value> = serde_saphyr::from_str_multiple_with_options(input, read_options())
+        .map_err(|e| YamlError::Parse(e.to_string()))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// Writes one document, without a leading `---`.
+pub fn to_string<T: Serialize>(value: &T) -> Result<String, YamlError> {
+    let mut out = String::new();
+    write_to(&mut out, value)?;
+    Ok(out)
+}
+
+/// Appends one document to `out`.
+pub fn write_to<T: Serialize>(out: &mut String, value: &T) -> Result<(), YamlError> {
+    serde_saphyr::to_fmt_writer_with_options(out, value, write_options())
+        .map_err(|e| YamlError::Write(e.to_string()))
+}
+
+/// Writes a multi-document stream, each document introduced by `---`.
+pub fn documents_to_string(docs: &[Value]) -> Result<String, YamlError> {
+    let mut out = String::new();
+    for doc in docs {
+        out.push_str("---\n");
+        write_to(&mut out, doc)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn yaml_1_1_traps_stay_strings_and_are_quoted_on_output() {
+        let input = "a: on\nb: yes\nc: y\nd: 1_000\ne: 2024-01-01\nf: '0644'\ng: 0644\nh: \"on\"\non: x\n";
+        let v: Value = from_str(input).unwrap();
+        assert_eq!(v["a"], json!("on"));
+        assert_eq!(v["b"], json!("yes"));
+        assert_eq!(v["c"], json!("y"));
+        assert_eq!(v["e"], json!("2024-01-01"));
+        assert_eq!(v["f"], json!("0644"));
+        assert_eq!(v["g"], json!(420));
+        assert_eq!(v["on"], json!("x"));
+        let out = to_string(&v).unwrap();
+        for trap in ["on", "yes", "y", "2024-01-01", "0644"] {
+            assert!(
+                !out.contains(&format!(": {trap}\n")),
+                "{trap} written unquoted in:\n{out}"
+            );
+        }
+        let back: Value = from_str(&out).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn multi_line_strings_are_block_scalars() {
+        let v = json!({"conf": "server {\n  listen 8080;\n}\n"});
+        let out = to_string(&v).unwrap();
+        assert!(out.contains("conf: |"), "{out}");
+    }
+
+    #[test]
+    fn long_single_line_strings_stay_on_one_line() {
+        let long = "word ".repeat(40);
+        let v = json!({ "s": long.trim_end() });
+        let out = to_string(&v).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert_eq!(from_str::<Value>(&out).unwrap(), v);
+    }
+
+    #[test]
+    fn key_order_is_preserved() {
+        let v: Value = from_str("z: 1\na: 2\nm: 3\n").unwrap();
+        let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["z", "a", "m"]);
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        assert!(from_str::<Value>("a: 1\na: 2\n").is_err());
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut doc = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut prev = 'a';
+        for name in ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] {
+            doc.push_str(&format!(
+                "{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
+            prev = name;
+        }
+        let err = from_str::<Value>(&doc).unwrap_err();
+        assert!(err.to_string().contains("alias") || err.to_string().contains("limit") || err.to_string().contains("budget"), "{err}");
+    }
+
+    #[test]
+    fn json_input_is_accepted() {
+        let v: Value = from_str("{\"kind\": \"ResourceList\", \"items\": []}").unwrap();
+        assert_eq!(v["kind"], json!("ResourceList"));
+    }
+
+    #[test]
+    fn streams_drop_empty_documents() {
+        let docs = documents_from_str("---\na: 1\n---\n---\nb: 2\n").unwrap();
+        assert_eq!(docs.len(), 2);
+    }
+}

@@ -1,0 +1,71 @@
+//! Thin binary: parse the command line, do the I/O, map the outcome to an exit code.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use apply_defaults::cli::{Cli, Command};
+use apply_defaults::run::{self, Output};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = match &cli.command {
+        None => with_stdin(|input| run::function(input, false, &cli.output)),
+        Some(Command::Check) => with_stdin(|input| run::function(input, true, &cli.output)),
+        Some(Command::Stream { config, check }) => match read_config(config.as_deref()) {
+            Ok(text) => with_stdin(|input| run::stream(input, text.as_deref(), *check, &cli.output)),
+            Err(o) => o,
+        },
+        Some(Command::Graph { format, config }) => match read_config(config.as_deref()) {
+            Ok(text) => with_stdin(|input| run::graph(input, text.as_deref(), *format)),
+            Err(o) => o,
+        },
+        Some(Command::Schema) => Output {
+            stdout: Some(run::schema()),
+            ..Default::default()
+        },
+        Some(Command::Profile) => Output {
+            stdout: Some(apply_defaults::config::profile::SHIPPED_PROFILE_YAML.to_string()),
+            ..Default::default()
+        },
+    };
+    emit(output)
+}
+
+fn with_stdin(f: impl FnOnce(&[u8]) -> Output) -> Output {
+    let mut input = Vec::new();
+    match std::io::stdin().lock().read_to_end(&mut input) {
+        Ok(_) => f(&input),
+        Err(e) => Output {
+            stderr: format!("apply-defaults: error: failed to read stdin: {e}\n"),
+            code: 1,
+            ..Default::default()
+        },
+    }
+}
+
+fn read_config(path: Option<&std::path::Path>) -> Result<Option<String>, Output> {
+    let Some(path) = path else { return Ok(None) };
+    std::fs::read_to_string(path).map(Some).map_err(|e| Output {
+        stderr: format!("apply-defaults: error: failed to read config {}: {e}\n", path.display()),
+        code: 1,
+        ..Default::default()
+    })
+}
+
+fn emit(output: Output) -> ExitCode {
+    if !output.stderr.is_empty() {
+        let _ = std::io::stderr().lock().write_all(output.stderr.as_bytes());
+    }
+    if let Some(text) = output.stdout {
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            // A reader that went away (`| head`) is not our failure.
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                let _ = writeln!(std::io::stderr(), "apply-defaults: error: failed to write stdout: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::from(output.code)
+}

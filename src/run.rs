@@ -1,0 +1,200 @@
+//! The modes of the binary as functions from input bytes to output text: main does the I/O.
+
+use serde_json::Value;
+
+use crate::cli::{GraphFormat, OutputArgs};
+use crate::config::{Config, ConfigProblem, Mode};
+use crate::krm::{FnResult, ResourceList, Severity, yaml};
+use crate::pipeline::{self, Summary};
+use crate::{graph, report};
+
+/// What a run writes and how it exits.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// What goes to stdout (None: nothing at all).
+    pub stdout: Option<String>,
+    /// Human text for stderr.
+    pub stderr: String,
+    /// Process exit code: 0, or 1 on any error.
+    pub code: u8,
+}
+
+impl Output {
+    fn failure(message: impl std::fmt::Display) -> Self {
+        Output {
+            stdout: None,
+            stderr: format!("apply-defaults: error: {message}\n"),
+            code: 1,
+        }
+    }
+}
+
+/// KRM function mode: a ResourceList in, a ResourceList out.
+pub fn function(input: &[u8], force_check: bool, args: &OutputArgs) -> Output {
+    let mut rl = match ResourceList::from_bytes(input) {
+        Ok(rl) => rl,
+        Err(e) => return Output::failure(e),
+    };
+    let before = if args.diff { Some(rl.items.clone()) } else { None };
+    let summary = match Config::load(rl.function_config.as_ref()) {
+        Ok(mut config) => {
+            if force_check {
+                config.mode = Mode::Check;
+            }
+            pipeline::process_items(&mut rl.items, &config)
+        }
+        Err(problems) => Summary {
+            results: config_errors(problems, rl.function_config.as_ref()),
+            ..Default::default()
+        },
+    };
+    rl.results.extend(summary.results.iter().cloned());
+    let mut stderr = human(&summary, args, before.as_deref(), &rl.items);
+    stderr.push_str(&problems_for_stderr(&rl.results));
+    match rl.to_yaml() {
+        Ok(text) => Output {
+            stdout: Some(text),
+            stderr,
+            code: u8::from(rl.has_errors()),
+        },
+        Err(e) => Output::failure(e),
+    }
+}
+
+/// Stream mode: plain manifests in, plain manifests out; config from a file's text.
+pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &OutputArgs) -> Output {
+    let text = match std::str::from_utf8(input) {
+        Ok(t) => t,
+        Err(e) => return Output::failure(format!("stdin is not valid UTF-8 at byte {}", e.valid_up_to())),
+    };
+    let mut items = match yaml::documents_from_str(text) {
+        Ok(docs) => docs,
+        Err(e) => return Output::failure(e),
+    };
+    // A ResourceList sent to `stream` is unwrapped: pipes sometimes carry one.
+    if items.len() == 1 && items[0]["kind"] == "ResourceList" {
+        match ResourceList::from_value(items.remove(0)) {
+            Ok(rl) => items = rl.items,
+            Err(e) => return Output::failure(e),
+        }
+    }
+    let mut config = match load_config_text(config_text) {
+        Ok(c) => c,
+        Err(problems) => {
+            let lines: Vec<String> = problems.iter().map(|p| format!("invalid config: {p}")).collect();
+            return Output::failure(lines.join("\n  "));
+        }
+    };
+    if check {
+        config.mode = Mode::Check;
+    }
+    let before = if args.diff { Some(items.clone()) } else { None };
+    let summary = pipeline::process_items(&mut items, &config);
+    let mut stderr = human(&summary, args, before.as_deref(), &items);
+    for r in summary.results.iter().filter(|r| r.severity != Severity::Info) {
+        stderr.push_str(&r.to_human());
+        stderr.push('\n');
+    }
+    let failed = summary.results.iter().any(FnResult::is_error);
+    match yaml::documents_to_string(&items) {
+        Ok(out) => Output {
+            stdout: Some(out),
+            stderr,
+            code: u8::from(failed),
+        },
+        Err(e) => Output::failure(e),
+    }
+}
+
+/// `graph`: the service graph of a ResourceList or a manifest stream.
+pub fn graph(input: &[u8], config_text: Option<&str>, format: GraphFormat) -> Output {
+    let text = match std::str::from_utf8(input) {
+        Ok(t) => t,
+        Err(e) => return Output::failure(format!("stdin is not valid UTF-8 at byte {}", e.valid_up_to())),
+    };
+    let mut items = match yaml::documents_from_str(text) {
+        Ok(docs) => docs,
+        Err(e) => return Output::failure(e),
+    };
+    let mut fc: Option<Value> = None;
+    if items.len() == 1 && items[0]["kind"] == "ResourceList" {
+        match ResourceList::from_value(items.remove(0)) {
+            Ok(rl) => {
+                items = rl.items;
+                fc = rl.function_config;
+            }
+            Err(e) => return Output::failure(e),
+        }
+    }
+    let config = match config_text {
+        Some(_) => load_config_text(config_text),
+        None => Config::load(fc.as_ref()),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(problems) => {
+            let lines: Vec<String> = problems.iter().map(|p| format!("invalid config: {p}")).collect();
+            return Output::failure(lines.join("\n  "));
+        }
+    };
+    Output {
+        stdout: Some(graph::render(&items, &config, format)),
+        stderr: String::new(),
+        code: 0,
+    }
+}
+
+/// `schema`: the JSON Schema of the typed config.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(crate::config::ApplyDefaults);
+    let mut text = serde_json::to_string_pretty(&schema).expect("schemas serialize");
+    text.push('\n');
+    text
+}
+
+fn load_config_text(text: Option<&str>) -> Result<Config, Vec<ConfigProblem>> {
+    match text {
+        None => Config::load(None),
+        Some(t) => {
+            let v: Value = yaml::from_str(t).map_err(|e| vec![ConfigProblem::new("", e.to_string())])?;
+            Config::load(Some(&v))
+        }
+    }
+}
+
+fn config_errors(problems: Vec<ConfigProblem>, fc: Option<&Value>) -> Vec<FnResult> {
+    problems
+        .into_iter()
+        .map(|p| {
+            let mut r = FnResult::error(format!("invalid function config: {}", p.message));
+            if let Some(fc) = fc.filter(|f| f.is_object()) {
+                r = r.about(fc);
+            }
+            if !p.field.is_empty() {
+                r = r.at(p.field);
+            }
+            r
+        })
+        .collect()
+}
+
+fn human(summary: &Summary, args: &OutputArgs, before: Option<&[Value]>, after: &[Value]) -> String {
+    let mut out = String::new();
+    if args.report {
+        out.push_str(&report::table(summary));
+    }
+    if let Some(before) = before {
+        out.push_str(&report::diff(before, after));
+    }
+    out
+}
+
+/// Human lines for the errors and warnings of a ResourceList run (stderr).
+pub fn problems_for_stderr(stdout_yaml_results: &[FnResult]) -> String {
+    let mut s = String::new();
+    for r in stdout_yaml_results.iter().filter(|r| r.severity != Severity::Info) {
+        s.push_str(&r.to_human());
+        s.push('\n');
+    }
+    s
+}
