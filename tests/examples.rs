@@ -1,0 +1,1 @@
+//! Owned by the examples work; filled in on its branch.

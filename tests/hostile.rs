@@ -1,0 +1,1 @@
+//! Owned by the hostile work; filled in on its branch.

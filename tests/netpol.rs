@@ -1,0 +1,1 @@
+//! Owned by the netpol work; filled in on its branch.

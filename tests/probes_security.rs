@@ -1,0 +1,1 @@
+//! Owned by the probes_security work; filled in on its branch.

@@ -1,0 +1,1 @@
+//! Owned by the properties work; filled in on its branch.

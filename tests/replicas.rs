@@ -1,0 +1,1 @@
+//! Owned by the replicas work; filled in on its branch.

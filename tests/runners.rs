@@ -1,0 +1,1 @@
+//! Owned by the runners work; filled in on its branch.

@@ -1,0 +1,1 @@
+//! Owned by the stacks work; filled in on its branch.

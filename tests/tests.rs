@@ -1,0 +1,14 @@
+//! One integration-test binary; each topic is a module of its own (ripgrep's layout).
+//! Every test runs the built binary or real tools; nothing is stubbed.
+
+mod util;
+
+mod examples;
+mod hostile;
+mod netpol;
+mod probes_security;
+mod properties;
+mod replicas;
+mod runners;
+mod stacks;
+mod wire;

@@ -1,0 +1,182 @@
+//! Shared helpers: run the binary, find real tools (a missing tool skips locally and fails
+//! under CI=true), compare with reviewed golden files (UPDATE_GOLDEN=1 rewrites them).
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// What a process did.
+#[derive(Debug)]
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Run {
+    /// Panics with everything the process said unless it exited with `code`.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit code {} (wanted {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Path of the built `apply-defaults` binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_apply-defaults"))
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the binary with arguments and stdin.
+pub fn run(args: &[&str], stdin: &str) -> Run {
+    run_cmd(Command::new(bin()).args(args), stdin)
+}
+
+/// Runs any command with stdin, capturing everything.
+pub fn run_cmd(cmd: &mut Command, stdin: &str) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("failed to start {cmd:?}: {e}"));
+    let mut input = child.stdin.take().expect("piped stdin");
+    let data = stdin.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("process ran");
+    let _ = writer.join();
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// True in CI, where a missing tool is a failure rather than a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Finds a tool on PATH. Missing: under CI=true the test fails; otherwise it prints why it
+/// skips and returns None.
+pub fn require_tool(name: &str, why: &str) -> Option<PathBuf> {
+    if let Some(p) = which(name) {
+        return Some(p);
+    }
+    if in_ci() {
+        panic!("{name} is not installed, and CI=true makes a missing tool a failure ({why})");
+    }
+    eprintln!("SKIPPED: {name} is not installed ({why})");
+    None
+}
+
+/// Looks a program up on PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Parses YAML the way the binary does (one document).
+pub fn yaml(text: &str) -> Value {
+    apply_defaults::krm::yaml::from_str(text).unwrap_or_else(|e| panic!("bad YAML: {e}\n{text}"))
+}
+
+/// Parses a multi-document stream.
+pub fn yaml_docs(text: &str) -> Vec<Value> {
+    apply_defaults::krm::yaml::documents_from_str(text).unwrap_or_else(|e| panic!("bad YAML: {e}\n{text}"))
+}
+
+/// Wraps items and a functionConfig into ResourceList YAML.
+pub fn resource_list(items: &[Value], function_config: Option<&Value>) -> String {
+    let mut rl = serde_json::json!({
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": items,
+    });
+    if let Some(fc) = function_config {
+        rl["functionConfig"] = fc.clone();
+    }
+    apply_defaults::krm::yaml::to_string(&rl).expect("writes")
+}
+
+/// A kpt-style ConfigMap functionConfig.
+pub fn configmap(data: &[(&str, &str)]) -> Value {
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "function-input"}, "data": data})
+}
+
+/// Compares text with a golden file under `tests/golden/`. `UPDATE_GOLDEN=1` rewrites it.
+pub fn assert_golden(rel: &str, actual: &str) {
+    let path = root().join("tests/golden").join(rel);
+    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("missing golden file {} ({e}); run with UPDATE_GOLDEN=1 to create it", path.display())
+    });
+    if expected != actual {
+        let diff = simple_diff(&expected, actual);
+        panic!(
+            "output differs from {} (UPDATE_GOLDEN=1 rewrites it after review)\n{diff}",
+            path.display()
+        );
+    }
+}
+
+fn simple_diff(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let mut out = String::new();
+    for i in 0..e.len().max(a.len()) {
+        match (e.get(i), a.get(i)) {
+            (Some(x), Some(y)) if x == y => {}
+            (x, y) => {
+                out.push_str(&format!("line {}:\n  expected: {}\n  actual:   {}\n", i + 1, x.unwrap_or(&"<none>"), y.unwrap_or(&"<none>")));
+                if out.len() > 4000 {
+                    out.push_str("...\n");
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A fresh temporary directory for a test.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("readdir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The wire layer end to end (issue 2).
