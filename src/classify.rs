@@ -41,7 +41,12 @@ pub fn classify<'c>(
                 format!(
                     "annotation {} names unknown class `{name}`; defined classes: {}",
                     crate::optout::CLASS,
-                    config.classes.keys().cloned().collect::<Vec<_>>().join(", ")
+                    config
+                        .classes
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             });
     }
@@ -85,15 +90,20 @@ pub fn classify<'c>(
     Ok((config.fallback(), Reason::Fallback))
 }
 
-fn most_specific<'c>(
-    config: &'c Config,
+fn most_specific(
+    config: &Config,
     patterns: impl Fn(&Class) -> &Vec<String>,
     hit: impl Fn(&str) -> bool,
-) -> Option<&'c Class> {
+) -> Option<&Class> {
     config
         .classes
         .values()
-        .flat_map(|c| patterns(c).iter().filter(|p| hit(p)).map(move |p| (p.replace('*', "").len(), c)))
+        .flat_map(|c| {
+            patterns(c)
+                .iter()
+                .filter(|p| hit(p))
+                .map(move |p| (p.replace('*', "").len(), c))
+        })
         .max_by(|(la, ca), (lb, cb)| la.cmp(lb).then_with(|| cb.name.cmp(&ca.name)))
         .map(|(_, c)| c)
 }
@@ -116,14 +126,23 @@ mod tests {
 
     #[test]
     fn component_label_first() {
-        assert_eq!(class_of(&deploy("x-agent", json!({COMPONENT_LABEL: "backend"}), "x")), "backend");
+        assert_eq!(
+            class_of(&deploy("x-agent", json!({COMPONENT_LABEL: "backend"}), "x")),
+            "backend"
+        );
     }
 
     #[test]
     fn names_then_images_then_fallback() {
-        assert_eq!(class_of(&deploy("claude-llm-agent", json!({}), "x")), "llm-agent");
+        assert_eq!(
+            class_of(&deploy("claude-llm-agent", json!({}), "x")),
+            "llm-agent"
+        );
         assert_eq!(class_of(&deploy("pdf-agent", json!({}), "x")), "mcp-agent");
-        assert_eq!(class_of(&deploy("db", json!({}), "docker.io/library/postgres:16")), "postgres");
+        assert_eq!(
+            class_of(&deploy("db", json!({}), "docker.io/library/postgres:16")),
+            "postgres"
+        );
         assert_eq!(class_of(&deploy("thing", json!({}), "busybox")), "default");
     }
 
@@ -133,6 +152,10 @@ mod tests {
         d["metadata"]["annotations"] = json!({crate::optout::CLASS: "nope"});
         let c = Config::shipped();
         let k = workload::kind_of(&d, &[]).unwrap();
-        assert!(classify(&c, &d, &k).unwrap_err().contains("unknown class `nope`"));
+        assert!(
+            classify(&c, &d, &k)
+                .unwrap_err()
+                .contains("unknown class `nope`")
+        );
     }
 }

@@ -121,7 +121,13 @@ mod tests {
     #[test]
     fn stream_takes_config_as_equals_form() {
         let cli = Cli::try_parse_from(["apply-defaults", "stream", "--config=x.yaml"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Stream { config: Some(_), check: false })));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Stream {
+                config: Some(_),
+                check: false
+            })
+        ));
     }
 
     #[test]

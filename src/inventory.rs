@@ -40,7 +40,8 @@ impl Inventory {
                 let t = &item["spec"]["scaleTargetRef"];
                 if let (Some(k), Some(n)) = (t["kind"].as_str(), t["name"].as_str()) {
                     let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
-                    inv.hpa_targets.insert((k.to_string(), ns.to_string(), n.to_string()));
+                    inv.hpa_targets
+                        .insert((k.to_string(), ns.to_string(), n.to_string()));
                 }
             }
         }

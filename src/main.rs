@@ -13,7 +13,9 @@ fn main() -> ExitCode {
         None => with_stdin(|input| run::function(input, false, &cli.output)),
         Some(Command::Check) => with_stdin(|input| run::function(input, true, &cli.output)),
         Some(Command::Stream { config, check }) => match read_config(config.as_deref()) {
-            Ok(text) => with_stdin(|input| run::stream(input, text.as_deref(), *check, &cli.output)),
+            Ok(text) => {
+                with_stdin(|input| run::stream(input, text.as_deref(), *check, &cli.output))
+            }
             Err(o) => o,
         },
         Some(Command::Graph { format, config }) => match read_config(config.as_deref()) {
@@ -47,7 +49,10 @@ fn with_stdin(f: impl FnOnce(&[u8]) -> Output) -> Output {
 fn read_config(path: Option<&std::path::Path>) -> Result<Option<String>, Output> {
     let Some(path) = path else { return Ok(None) };
     std::fs::read_to_string(path).map(Some).map_err(|e| Output {
-        stderr: format!("apply-defaults: error: failed to read config {}: {e}\n", path.display()),
+        stderr: format!(
+            "apply-defaults: error: failed to read config {}: {e}\n",
+            path.display()
+        ),
         code: 1,
         ..Default::default()
     })
@@ -59,10 +64,16 @@ fn emit(output: Output) -> ExitCode {
     }
     if let Some(text) = output.stdout {
         let mut stdout = std::io::stdout().lock();
-        if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        if let Err(e) = stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
             // A reader that went away (`| head`) is not our failure.
             if e.kind() != std::io::ErrorKind::BrokenPipe {
-                let _ = writeln!(std::io::stderr(), "apply-defaults: error: failed to write stdout: {e}");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "apply-defaults: error: failed to write stdout: {e}"
+                );
                 return ExitCode::from(1);
             }
         }

@@ -75,7 +75,11 @@ impl OptOut {
     }
 
     fn add_containers(&mut self, v: &str) {
-        for entry in v.split([';', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
+        for entry in v
+            .split([';', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             let (name, list) = match entry.split_once('=') {
                 Some((n, l)) => (n.trim(), Some(l)),
                 None => (entry, None),
@@ -84,7 +88,10 @@ impl OptOut {
                 None => None,
                 Some(l) => self.parse_list(l),
             };
-            let slot = self.containers.entry(name.to_string()).or_insert(Some(BTreeSet::new()));
+            let slot = self
+                .containers
+                .entry(name.to_string())
+                .or_insert(Some(BTreeSet::new()));
             match (slot.as_mut(), parsed) {
                 (Some(existing), Some(new)) => existing.extend(new),
                 _ => *slot = None,
@@ -115,7 +122,8 @@ mod tests {
 
     #[test]
     fn resource_and_container_opt_outs() {
-        let ann = json!({SKIP: "probes", SKIP_CONTAINERS: "istio-proxy; migrate=resources,security"});
+        let ann =
+            json!({SKIP: "probes", SKIP_CONTAINERS: "istio-proxy; migrate=resources,security"});
         let o = OptOut::read(&[Some(&ann)]);
         assert!(o.skips(DefaultKind::Probes));
         assert!(!o.skips(DefaultKind::Resources));

@@ -89,7 +89,8 @@ pub fn process_items(items: &mut Vec<Value>, config: &Config) -> Summary {
             );
             continue;
         }
-        let template_annotations = workload::pod_template(item, &kind).map(|t| &t["metadata"]["annotations"]);
+        let template_annotations =
+            workload::pod_template(item, &kind).map(|t| &t["metadata"]["annotations"]);
         let opt_out = OptOut::read(&[item["metadata"].get("annotations"), template_annotations]);
         for name in &opt_out.unknown {
             summary.results.push(
@@ -107,7 +108,11 @@ pub fn process_items(items: &mut Vec<Value>, config: &Config) -> Summary {
         let (class, _reason) = match classify::classify(config, item, &kind) {
             Ok(c) => c,
             Err(message) => {
-                summary.results.push(FnResult::error(message).about(item).at(format!("metadata.annotations.{}", optout::CLASS)));
+                summary.results.push(
+                    FnResult::error(message)
+                        .about(item)
+                        .at(format!("metadata.annotations.{}", optout::CLASS)),
+                );
                 continue;
             }
         };
@@ -120,7 +125,11 @@ pub fn process_items(items: &mut Vec<Value>, config: &Config) -> Summary {
         };
         let outcome = defaults::apply_all(&ctx, item);
         for r in outcome.results {
-            summary.results.push(if r.resource_ref.is_none() { r.about(item) } else { r });
+            summary.results.push(if r.resource_ref.is_none() {
+                r.about(item)
+            } else {
+                r
+            });
         }
         for g in outcome.generated {
             generated.push((g, Some(i)));
@@ -152,9 +161,13 @@ pub fn process_items(items: &mut Vec<Value>, config: &Config) -> Summary {
     if let Some(original) = original {
         *items = original;
         summary.results.extend(check_results(&summary.changed));
-        summary.results.retain(|r| !r.is_error() || !r.message.is_empty());
+        summary
+            .results
+            .retain(|r| !r.is_error() || !r.message.is_empty());
     } else {
-        summary.results.extend(info_results(&summary.changed, config));
+        summary
+            .results
+            .extend(info_results(&summary.changed, config));
     }
     sort_results(&mut summary.results);
     summary
@@ -173,22 +186,32 @@ fn shape_error(item: &Value, i: usize) -> Option<FnResult> {
             Some(Value::String(s)) if !s.is_empty() => {}
             Some(other) => {
                 return Some(
-                    FnResult::error(format!("item {i} has a {} `{field}`; it must be a non-empty string", type_name(other)))
-                        .about(item)
-                        .at(field),
+                    FnResult::error(format!(
+                        "item {i} has a {} `{field}`; it must be a non-empty string",
+                        type_name(other)
+                    ))
+                    .about(item)
+                    .at(field),
                 );
             }
             None => {
-                return Some(FnResult::error(format!("item {i} has no `{field}`")).about(item).at(field));
+                return Some(
+                    FnResult::error(format!("item {i} has no `{field}`"))
+                        .about(item)
+                        .at(field),
+                );
             }
         }
     }
     match obj.get("metadata") {
         None | Some(Value::Object(_)) => None,
         Some(other) => Some(
-            FnResult::error(format!("item {i} has a {} `metadata`; it must be a mapping", type_name(other)))
-                .about(item)
-                .at("metadata"),
+            FnResult::error(format!(
+                "item {i} has a {} `metadata`; it must be a mapping",
+                type_name(other)
+            ))
+            .about(item)
+            .at("metadata"),
         ),
     }
 }
@@ -276,7 +299,9 @@ fn upsert_generated(
                 );
                 return None;
             }
-            if without_orchestrator_annotations(existing) == without_orchestrator_annotations(&resource) {
+            if without_orchestrator_annotations(existing)
+                == without_orchestrator_annotations(&resource)
+            {
                 return None;
             }
             let mut updated = resource;
@@ -302,15 +327,21 @@ fn info_results(changed: &[ChangedResource], config: &Config) -> Vec<FnResult> {
     let mut out = Vec::new();
     for c in changed {
         if c.generated {
-            out.push(with_ref(FnResult::info(format!("generated {}", c.resource.display())), c));
+            out.push(with_ref(
+                FnResult::info(format!("generated {}", c.resource.display())),
+                c,
+            ));
             continue;
         }
         if config.per_field_results {
             for ch in &c.changes {
                 out.push(
-                    with_ref(FnResult::info(format!("set {} default", ch.default.name())), c)
-                        .at(ch.path.clone())
-                        .proposing(ch.value.clone()),
+                    with_ref(
+                        FnResult::info(format!("set {} default", ch.default.name())),
+                        c,
+                    )
+                    .at(ch.path.clone())
+                    .proposing(ch.value.clone()),
                 );
             }
         } else {
@@ -348,7 +379,11 @@ pub fn describe(c: &ChangedResource) -> String {
         .iter()
         .map(|(d, n)| format!("{} ({n} field{})", d.name(), if *n == 1 { "" } else { "s" }))
         .collect();
-    let class = c.class.as_deref().map(|k| format!(" [class {k}]")).unwrap_or_default();
+    let class = c
+        .class
+        .as_deref()
+        .map(|k| format!(" [class {k}]"))
+        .unwrap_or_default();
     format!("applied {}{class}", list.join(", "))
 }
 
@@ -357,14 +392,23 @@ fn check_results(changed: &[ChangedResource]) -> Vec<FnResult> {
     let mut out = Vec::new();
     for c in changed {
         if c.generated {
-            out.push(with_ref(FnResult::error(format!("missing {} (check mode)", c.resource.display())), c));
+            out.push(with_ref(
+                FnResult::error(format!("missing {} (check mode)", c.resource.display())),
+                c,
+            ));
             continue;
         }
         for ch in &c.changes {
             out.push(
-                with_ref(FnResult::error(format!("missing {} default (check mode)", ch.default.name())), c)
-                    .at(ch.path.clone())
-                    .proposing(ch.value.clone()),
+                with_ref(
+                    FnResult::error(format!(
+                        "missing {} default (check mode)",
+                        ch.default.name()
+                    )),
+                    c,
+                )
+                .at(ch.path.clone())
+                .proposing(ch.value.clone()),
             );
         }
     }

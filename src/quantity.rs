@@ -76,7 +76,12 @@ fn split_suffix(t: &str) -> Option<(&str, f64)> {
     // Exponent form: 1e3, 1.5E-2 (only when the tail is a valid signed integer).
     if let Some(i) = t.find(['e', 'E']) {
         let (mant, exp) = (&t[..i], &t[i + 1..]);
-        if !exp.is_empty() && exp.trim_start_matches(['+', '-']).chars().all(|c| c.is_ascii_digit()) {
+        if !exp.is_empty()
+            && exp
+                .trim_start_matches(['+', '-'])
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        {
             let e: i32 = exp.parse().ok()?;
             return Some((mant, 10f64.powi(e)));
         }

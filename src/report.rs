@@ -45,7 +45,9 @@ pub fn diff(before: &[Value], after: &[Value]) -> String {
             continue;
         }
         let name = format!("{}/{}", key.1, key.3);
-        let old_text = old.map(|v| crate::krm::yaml::to_string(v).unwrap_or_default()).unwrap_or_default();
+        let old_text = old
+            .map(|v| crate::krm::yaml::to_string(v).unwrap_or_default())
+            .unwrap_or_default();
         let new_text = crate::krm::yaml::to_string(item).unwrap_or_default();
         out.push_str(&format!("--- a/{name}\n+++ b/{name}\n"));
         out.push_str(&line_diff(&old_text, &new_text));
@@ -61,7 +63,11 @@ fn line_diff(a: &str, b: &str) -> String {
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, String::new());

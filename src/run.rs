@@ -35,7 +35,11 @@ pub fn function(input: &[u8], force_check: bool, args: &OutputArgs) -> Output {
         Ok(rl) => rl,
         Err(e) => return Output::failure(e),
     };
-    let before = if args.diff { Some(rl.items.clone()) } else { None };
+    let before = if args.diff {
+        Some(rl.items.clone())
+    } else {
+        None
+    };
     let summary = match Config::load(rl.function_config.as_ref()) {
         Ok(mut config) => {
             if force_check {
@@ -65,7 +69,12 @@ pub fn function(input: &[u8], force_check: bool, args: &OutputArgs) -> Output {
 pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &OutputArgs) -> Output {
     let text = match std::str::from_utf8(input) {
         Ok(t) => t,
-        Err(e) => return Output::failure(format!("stdin is not valid UTF-8 at byte {}", e.valid_up_to())),
+        Err(e) => {
+            return Output::failure(format!(
+                "stdin is not valid UTF-8 at byte {}",
+                e.valid_up_to()
+            ));
+        }
     };
     let mut items = match yaml::documents_from_str(text) {
         Ok(docs) => docs,
@@ -81,7 +90,10 @@ pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &Outpu
     let mut config = match load_config_text(config_text) {
         Ok(c) => c,
         Err(problems) => {
-            let lines: Vec<String> = problems.iter().map(|p| format!("invalid config: {p}")).collect();
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("invalid config: {p}"))
+                .collect();
             return Output::failure(lines.join("\n  "));
         }
     };
@@ -91,7 +103,11 @@ pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &Outpu
     let before = if args.diff { Some(items.clone()) } else { None };
     let summary = pipeline::process_items(&mut items, &config);
     let mut stderr = human(&summary, args, before.as_deref(), &items);
-    for r in summary.results.iter().filter(|r| r.severity != Severity::Info) {
+    for r in summary
+        .results
+        .iter()
+        .filter(|r| r.severity != Severity::Info)
+    {
         stderr.push_str(&r.to_human());
         stderr.push('\n');
     }
@@ -110,7 +126,12 @@ pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &Outpu
 pub fn graph(input: &[u8], config_text: Option<&str>, format: GraphFormat) -> Output {
     let text = match std::str::from_utf8(input) {
         Ok(t) => t,
-        Err(e) => return Output::failure(format!("stdin is not valid UTF-8 at byte {}", e.valid_up_to())),
+        Err(e) => {
+            return Output::failure(format!(
+                "stdin is not valid UTF-8 at byte {}",
+                e.valid_up_to()
+            ));
+        }
     };
     let mut items = match yaml::documents_from_str(text) {
         Ok(docs) => docs,
@@ -133,7 +154,10 @@ pub fn graph(input: &[u8], config_text: Option<&str>, format: GraphFormat) -> Ou
     let config = match config {
         Ok(c) => c,
         Err(problems) => {
-            let lines: Vec<String> = problems.iter().map(|p| format!("invalid config: {p}")).collect();
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("invalid config: {p}"))
+                .collect();
             return Output::failure(lines.join("\n  "));
         }
     };
@@ -156,7 +180,8 @@ fn load_config_text(text: Option<&str>) -> Result<Config, Vec<ConfigProblem>> {
     match text {
         None => Config::load(None),
         Some(t) => {
-            let v: Value = yaml::from_str(t).map_err(|e| vec![ConfigProblem::new("", e.to_string())])?;
+            let v: Value =
+                yaml::from_str(t).map_err(|e| vec![ConfigProblem::new("", e.to_string())])?;
             Config::load(Some(&v))
         }
     }
@@ -178,7 +203,12 @@ fn config_errors(problems: Vec<ConfigProblem>, fc: Option<&Value>) -> Vec<FnResu
         .collect()
 }
 
-fn human(summary: &Summary, args: &OutputArgs, before: Option<&[Value]>, after: &[Value]) -> String {
+fn human(
+    summary: &Summary,
+    args: &OutputArgs,
+    before: Option<&[Value]>,
+    after: &[Value],
+) -> String {
     let mut out = String::new();
     if args.report {
         out.push_str(&report::table(summary));
@@ -192,7 +222,10 @@ fn human(summary: &Summary, args: &OutputArgs, before: Option<&[Value]>, after: 
 /// Human lines for the errors and warnings of a ResourceList run (stderr).
 pub fn problems_for_stderr(stdout_yaml_results: &[FnResult]) -> String {
     let mut s = String::new();
-    for r in stdout_yaml_results.iter().filter(|r| r.severity != Severity::Info) {
+    for r in stdout_yaml_results
+        .iter()
+        .filter(|r| r.severity != Severity::Info)
+    {
         s.push_str(&r.to_human());
         s.push('\n');
     }

@@ -68,14 +68,24 @@ pub fn kind_of(item: &Value, extra: &[WorkloadKindSpec]) -> Option<WorkloadKind>
         });
     }
     let k = match (group, kind) {
-        ("apps", "Deployment") => WorkloadKind::builtin("apps", kind, "spec.template", Some("spec.replicas")),
-        ("apps", "StatefulSet") => WorkloadKind::builtin("apps", kind, "spec.template", Some("spec.replicas")),
-        ("apps", "ReplicaSet") => WorkloadKind::builtin("apps", kind, "spec.template", Some("spec.replicas")),
+        ("apps", "Deployment") => {
+            WorkloadKind::builtin("apps", kind, "spec.template", Some("spec.replicas"))
+        }
+        ("apps", "StatefulSet") => {
+            WorkloadKind::builtin("apps", kind, "spec.template", Some("spec.replicas"))
+        }
+        ("apps", "ReplicaSet") => {
+            WorkloadKind::builtin("apps", kind, "spec.template", Some("spec.replicas"))
+        }
         ("apps", "DaemonSet") => WorkloadKind::builtin("apps", kind, "spec.template", None),
         ("batch", "Job") => WorkloadKind::builtin("batch", kind, "spec.template", None),
-        ("batch", "CronJob") => WorkloadKind::builtin("batch", kind, "spec.jobTemplate.spec.template", None),
+        ("batch", "CronJob") => {
+            WorkloadKind::builtin("batch", kind, "spec.jobTemplate.spec.template", None)
+        }
         ("", "Pod") => WorkloadKind::builtin("", kind, "", None),
-        ("", "ReplicationController") => WorkloadKind::builtin("", kind, "spec.template", Some("spec.replicas")),
+        ("", "ReplicationController") => {
+            WorkloadKind::builtin("", kind, "spec.template", Some("spec.replicas"))
+        }
         _ => return None,
     };
     Some(k)
@@ -92,7 +102,9 @@ pub fn get_path_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a mut Val
     let mut cur = v;
     for k in path {
         let obj = cur.as_object_mut()?;
-        cur = obj.entry(k.clone()).or_insert_with(|| Value::Object(Map::new()));
+        cur = obj
+            .entry(k.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     if cur.is_object() { Some(cur) } else { None }
 }
@@ -113,7 +125,9 @@ pub fn pod_template_mut<'a>(item: &'a mut Value, kind: &WorkloadKind) -> Option<
 
 /// The pod spec of a workload.
 pub fn pod_spec<'a>(item: &'a Value, kind: &WorkloadKind) -> Option<&'a Value> {
-    pod_template(item, kind)?.get("spec").filter(|s| s.is_object())
+    pod_template(item, kind)?
+        .get("spec")
+        .filter(|s| s.is_object())
 }
 
 pub fn pod_spec_mut<'a>(item: &'a mut Value, kind: &WorkloadKind) -> Option<&'a mut Value> {
@@ -174,7 +188,10 @@ pub fn containers(pod_spec: &Value) -> Vec<(ContainerRole, usize, &Value)> {
 
 /// Calls `f` for every container (mutable) of a pod spec with its role.
 pub fn for_each_container_mut(pod_spec: &mut Value, mut f: impl FnMut(ContainerRole, &mut Value)) {
-    if let Some(list) = pod_spec.get_mut("initContainers").and_then(Value::as_array_mut) {
+    if let Some(list) = pod_spec
+        .get_mut("initContainers")
+        .and_then(Value::as_array_mut)
+    {
         for c in list.iter_mut() {
             let role = if c.get("restartPolicy").and_then(Value::as_str) == Some("Always") {
                 ContainerRole::Sidecar
@@ -251,7 +268,12 @@ mod tests {
     fn extra_kinds() {
         let ro = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "spec": {"template": {"spec": {}}}});
         assert!(kind_of(&ro, &[]).is_none());
-        let extra = [WorkloadKindSpec { group: "argoproj.io".into(), kind: "Rollout".into(), pod_template_path: "spec.template".into(), replicas_path: Some("spec.replicas".into()) }];
+        let extra = [WorkloadKindSpec {
+            group: "argoproj.io".into(),
+            kind: "Rollout".into(),
+            pod_template_path: "spec.template".into(),
+            replicas_path: Some("spec.replicas".into()),
+        }];
         assert!(kind_of(&ro, &extra).is_some());
     }
 
@@ -259,13 +281,26 @@ mod tests {
     fn sidecars_are_restartable_init_containers() {
         let spec = json!({"initContainers": [{"name": "migrate"}, {"name": "proxy", "restartPolicy": "Always"}], "containers": [{"name": "app"}]});
         let roles: Vec<_> = containers(&spec).into_iter().map(|(r, _, _)| r).collect();
-        assert_eq!(roles, [ContainerRole::Init, ContainerRole::Sidecar, ContainerRole::App]);
+        assert_eq!(
+            roles,
+            [
+                ContainerRole::Init,
+                ContainerRole::Sidecar,
+                ContainerRole::App
+            ]
+        );
     }
 
     #[test]
     fn image_repositories_are_normalised() {
-        assert_eq!(image_repository("docker.io/library/postgres:15-alpine"), "postgres");
-        assert_eq!(image_repository("registry:5000/team/app:1.0@sha256:abc"), "registry:5000/team/app");
+        assert_eq!(
+            image_repository("docker.io/library/postgres:15-alpine"),
+            "postgres"
+        );
+        assert_eq!(
+            image_repository("registry:5000/team/app:1.0@sha256:abc"),
+            "registry:5000/team/app"
+        );
         assert_eq!(image_repository("minio/minio:latest"), "minio/minio");
         assert_eq!(image_repository("redis"), "redis");
     }

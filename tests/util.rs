@@ -99,7 +99,8 @@ pub fn yaml(text: &str) -> Value {
 
 /// Parses a multi-document stream.
 pub fn yaml_docs(text: &str) -> Vec<Value> {
-    apply_defaults::krm::yaml::documents_from_str(text).unwrap_or_else(|e| panic!("bad YAML: {e}\n{text}"))
+    apply_defaults::krm::yaml::documents_from_str(text)
+        .unwrap_or_else(|e| panic!("bad YAML: {e}\n{text}"))
 }
 
 /// Wraps items and a functionConfig into ResourceList YAML.
@@ -133,7 +134,10 @@ pub fn assert_golden(rel: &str, actual: &str) {
         return;
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("missing golden file {} ({e}); run with UPDATE_GOLDEN=1 to create it", path.display())
+        panic!(
+            "missing golden file {} ({e}); run with UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )
     });
     if expected != actual {
         let diff = simple_diff(&expected, actual);
@@ -151,7 +155,12 @@ fn simple_diff(expected: &str, actual: &str) -> String {
         match (e.get(i), a.get(i)) {
             (Some(x), Some(y)) if x == y => {}
             (x, y) => {
-                out.push_str(&format!("line {}:\n  expected: {}\n  actual:   {}\n", i + 1, x.unwrap_or(&"<none>"), y.unwrap_or(&"<none>")));
+                out.push_str(&format!(
+                    "line {}:\n  expected: {}\n  actual:   {}\n",
+                    i + 1,
+                    x.unwrap_or(&"<none>"),
+                    y.unwrap_or(&"<none>")
+                ));
                 if out.len() > 4000 {
                     out.push_str("...\n");
                     break;

@@ -1,1 +1,350 @@
-//! The wire layer end to end (issue 2).
+//! The wire layer end to end (issue 2): pass-through fidelity, Go readers, the envelope, errors.
+
+use serde_json::{Value, json};
+
+use crate::util::{self, run};
+
+fn mixed() -> String {
+    std::fs::read_to_string(util::root().join("tests/testdata/wire/mixed.yaml")).expect("fixture")
+}
+
+fn items(v: &Value) -> &Vec<Value> {
+    v["items"].as_array().expect("items")
+}
+
+/// Every leaf (path, value) of a tree, for "nothing lost" comparisons.
+fn leaves(v: &Value, prefix: String, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, x) in m {
+                leaves(x, format!("{prefix}/{k}"), out);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            for (i, x) in a.iter().enumerate() {
+                leaves(x, format!("{prefix}/{i}"), out);
+            }
+        }
+        _ => out.push((prefix, v.clone())),
+    }
+}
+
+#[test]
+fn pass_through_keeps_every_item_annotation_and_value() {
+    let input = util::yaml(&mixed());
+    let out = run(&[], &mixed()).expect_code(0);
+    let output = util::yaml(&out.stdout);
+    assert_eq!(output["apiVersion"], "config.kubernetes.io/v1");
+    let (ins, outs) = (items(&input), items(&output));
+    assert!(outs.len() >= ins.len(), "items dropped");
+    for (i, item) in ins.iter().enumerate() {
+        let got = &outs[i];
+        assert_eq!(got["kind"], item["kind"], "item {i} moved");
+        if item["kind"] != "Deployment" {
+            assert_eq!(got, item, "item {i} ({}) changed", item["kind"]);
+            continue;
+        }
+        // The workload gains defaults but loses nothing.
+        let mut before = Vec::new();
+        leaves(item, String::new(), &mut before);
+        let mut after = Vec::new();
+        leaves(got, String::new(), &mut after);
+        for leaf in &before {
+            assert!(after.contains(leaf), "lost {leaf:?}");
+        }
+        assert_eq!(
+            got["metadata"]["annotations"],
+            item["metadata"]["annotations"]
+        );
+    }
+}
+
+#[test]
+fn changed_items_keep_their_key_order() {
+    let out = run(&[], &mixed()).expect_code(0);
+    let output = util::yaml(&out.stdout);
+    let deploy = items(&output)
+        .iter()
+        .find(|i| i["kind"] == "Deployment")
+        .unwrap();
+    let keys: Vec<&String> = deploy.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
+    let c = &deploy["spec"]["template"]["spec"]["containers"][0];
+    let ckeys: Vec<&String> = c.as_object().unwrap().keys().collect();
+    assert_eq!(
+        &ckeys[..5],
+        ["name", "image", "ports", "env", "volumeMounts"]
+    );
+}
+
+/// Builds the Go reader from `tests/goreader` (Debian's sigs.k8s.io/yaml, GOPATH mode).
+fn go_reader() -> Option<std::path::PathBuf> {
+    util::require_tool(
+        "go",
+        "reads our output with sigs.k8s.io/yaml, as kubectl does",
+    )?;
+    let gopath = std::path::Path::new("/usr/share/gocode/src/sigs.k8s.io/yaml");
+    if !gopath.exists() {
+        assert!(!util::in_ci(), "golang-k8s-sigs-yaml-dev is not installed");
+        eprintln!("SKIPPED: golang-k8s-sigs-yaml-dev is not installed");
+        return None;
+    }
+    let out_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let bin = out_dir.join("goreader");
+    let status = std::process::Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .current_dir(util::root().join("tests/goreader"))
+        .env("GO111MODULE", "off")
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GOCACHE", out_dir.join("gocache"))
+        .env("GOFLAGS", "")
+        .status()
+        .expect("go runs");
+    assert!(status.success(), "go build of tests/goreader failed");
+    Some(bin)
+}
+
+#[test]
+fn go_sigs_k8s_yaml_reads_exactly_what_we_meant() {
+    let Some(reader) = go_reader() else { return };
+    let out = run(&[], &mixed()).expect_code(0);
+    let go = util::run_cmd(&mut std::process::Command::new(reader), &out.stdout).expect_code(0);
+    let go_view: Value = serde_json::from_str(&go.stdout).expect("Go printed JSON");
+    let our_view = util::yaml(&out.stdout);
+    assert_eq!(
+        go_view, our_view,
+        "kubectl would read our output differently"
+    );
+    let cm = items(&go_view)
+        .iter()
+        .find(|i| i["metadata"]["name"] == "traps")
+        .unwrap();
+    for key in [
+        "on",
+        "yes",
+        "y",
+        "n",
+        "off",
+        "underscore",
+        "date",
+        "octal",
+        "float",
+        "null",
+        "tilde",
+    ] {
+        assert!(
+            cm["data"][key].is_string(),
+            "{key} is {} to Go",
+            cm["data"][key]
+        );
+    }
+    let deploy = items(&go_view)
+        .iter()
+        .find(|i| i["kind"] == "Deployment")
+        .unwrap();
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["volumes"][0]["configMap"]["defaultMode"],
+        json!(420)
+    );
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
+        json!("on")
+    );
+}
+
+#[test]
+fn any_input_version_is_accepted_and_v1_written_with_items() {
+    let out = run(
+        &[],
+        "apiVersion: config.kubernetes.io/v1alpha1\nkind: ResourceList\n",
+    )
+    .expect_code(0);
+    assert!(
+        out.stdout
+            .starts_with("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn json_input_is_accepted() {
+    let input = serde_json::to_string(&util::yaml(&mixed())).unwrap();
+    let out = run(&[], &input).expect_code(0);
+    assert_eq!(
+        items(&util::yaml(&out.stdout)).len(),
+        items(&util::yaml(&mixed())).len() + count_generated(&out.stdout)
+    );
+}
+
+fn count_generated(stdout: &str) -> usize {
+    items(&util::yaml(stdout))
+        .iter()
+        .filter(|i| i["metadata"]["annotations"]["apply-defaults.dev/generated"] == "true")
+        .count()
+}
+
+#[test]
+fn results_name_resource_and_file() {
+    let out = run(&[], &mixed()).expect_code(0);
+    let output = util::yaml(&out.stdout);
+    let r = output["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resourceRef"]["kind"] == "Deployment")
+        .expect("a result about the Deployment");
+    assert_eq!(r["severity"], "info");
+    assert_eq!(r["resourceRef"]["name"], "web");
+    assert_eq!(r["file"]["path"], "deploy.yaml");
+    assert!(r["message"].as_str().unwrap().contains("resources"), "{r}");
+}
+
+#[test]
+fn kustomize_style_typed_config_with_function_annotations_is_accepted() {
+    let fc = json!({"apiVersion": "apply-defaults.dev/v1alpha1", "kind": "ApplyDefaults",
+        "metadata": {"name": "defaults", "annotations": {
+            "config.kubernetes.io/function": "container:\n  image: ghcr.io/apply-defaults/apply-defaults:0.1.0\n",
+            "config.kubernetes.io/local-config": "true"}},
+        "spec": {"environment": "prod"}});
+    let input = util::resource_list(&[], Some(&fc));
+    run(&[], &input).expect_code(0);
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "defaults", "annotations": {
+        "config.kubernetes.io/function": "exec:\n  path: apply-defaults\n"}}, "data": {"environment": "prod"}});
+    run(&[], &util::resource_list(&[], Some(&cm))).expect_code(0);
+}
+
+#[test]
+fn local_config_items_are_never_changed() {
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x",
+        "annotations": {"config.kubernetes.io/local-config": "true"}},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}});
+    let out = run(&[], &util::resource_list(std::slice::from_ref(&d), None)).expect_code(0);
+    assert_eq!(items(&util::yaml(&out.stdout))[0], d);
+}
+
+// ---- error cases: what, where, exit 1, no panic -------------------------------------------
+
+fn assert_no_panic(stderr: &str) {
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+}
+
+#[test]
+fn malformed_yaml_writes_nothing_and_names_the_line() {
+    let r = run(
+        &[],
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- a: [1, 2\n  b: 3\n",
+    )
+    .expect_code(1);
+    assert!(r.stdout.is_empty(), "wrote {}", r.stdout);
+    assert!(r.stderr.contains("line"), "no line in: {}", r.stderr);
+    assert_no_panic(&r.stderr);
+}
+
+#[test]
+fn not_a_resource_list_writes_nothing_and_points_to_stream() {
+    let r = run(
+        &[],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    )
+    .expect_code(1);
+    assert!(r.stdout.is_empty());
+    assert!(
+        r.stderr.contains("not a ResourceList") && r.stderr.contains("apply-defaults stream"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_plain_stream_is_refused_with_a_pointer_to_stream() {
+    let r = run(&[], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n").expect_code(1);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains("apply-defaults stream"), "{}", r.stderr);
+}
+
+#[test]
+fn wrong_config_kind_is_an_error_result_and_items_come_back() {
+    let fc = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "nope"}});
+    let input = util::resource_list(
+        &[json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep"}})],
+        Some(&fc),
+    );
+    let r = run(&[], &input).expect_code(1);
+    let out = util::yaml(&r.stdout);
+    assert_eq!(items(&out).len(), 1, "items must come back whole");
+    let res = &out["results"][0];
+    assert_eq!(res["severity"], "error");
+    assert!(
+        res["message"]
+            .as_str()
+            .unwrap()
+            .contains("`Secret` is not supported"),
+        "{res}"
+    );
+    assert_eq!(res["field"]["path"], "kind");
+    assert!(r.stderr.contains("error:"), "{}", r.stderr);
+}
+
+#[test]
+fn unknown_config_field_is_named_with_its_path() {
+    let fc = json!({"apiVersion": "apply-defaults.dev/v1alpha1", "kind": "ApplyDefaults", "metadata": {"name": "x"},
+        "spec": {"classes": {"backend": {"probes": {"paht": "/x"}}}}});
+    let r = run(&[], &util::resource_list(&[], Some(&fc))).expect_code(1);
+    let res = &util::yaml(&r.stdout)["results"][0];
+    assert_eq!(res["field"]["path"], "spec.classes.backend.probes.paht");
+    assert!(
+        res["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `paht`"),
+        "{res}"
+    );
+}
+
+#[test]
+fn unknown_configmap_key_and_environment_are_named() {
+    let r = run(
+        &[],
+        &util::resource_list(&[], Some(&util::configmap(&[("enviroment", "prod")]))),
+    )
+    .expect_code(1);
+    assert!(
+        r.stdout.contains("unknown key `enviroment`"),
+        "{}",
+        r.stdout
+    );
+    let r = run(
+        &[],
+        &util::resource_list(&[], Some(&util::configmap(&[("environment", "qa")]))),
+    )
+    .expect_code(1);
+    assert!(
+        r.stdout
+            .contains("unknown environment `qa`; defined environments: dev, prod"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let r = run(&["--help"], "").expect_code(0);
+    assert!(
+        r.stdout.contains("stream") && r.stdout.contains("Examples:"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["--version"], "").expect_code(0);
+    assert!(r.stdout.starts_with("apply-defaults "), "{}", r.stdout);
+}
+
+#[test]
+fn schema_subcommand_prints_a_json_schema() {
+    let r = run(&["schema"], "").expect_code(0);
+    let schema: Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(schema["title"], "ApplyDefaults");
+    assert!(schema["properties"]["spec"].is_object(), "{schema}");
+}

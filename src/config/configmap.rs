@@ -8,17 +8,44 @@ use super::types::DefaultKind;
 
 /// The keys a ConfigMap may carry, with what each one sets (for errors and docs).
 pub const KEYS: &[(&str, &str)] = &[
-    ("environment", "spec.environment: the environment to render (dev, prod, ...)"),
+    (
+        "environment",
+        "spec.environment: the environment to render (dev, prod, ...)",
+    ),
     ("mode", "spec.mode: apply (default) or check"),
-    ("defaults", "spec.defaults: comma-separated defaults to apply (all when absent)"),
+    (
+        "defaults",
+        "spec.defaults: comma-separated defaults to apply (all when absent)",
+    ),
     ("skip", "comma-separated defaults not to apply"),
-    ("enforce", "spec.enforce: comma-separated defaults that overwrite manifest values"),
-    ("kinds", "spec.selector.kinds: comma-separated kinds to touch"),
-    ("namespaces", "spec.selector.namespaces: comma-separated namespaces to touch"),
-    ("names", "spec.selector.names: comma-separated names (globs) to touch"),
-    ("fallback-class", "spec.fallbackClass: class of workloads no class matches"),
-    ("ingress-controller-namespace", "spec.networkPolicy.ingressControllers: namespace of the ingress controller"),
-    ("user-network-policies", "spec.networkPolicy.userPolicies: keep or add"),
+    (
+        "enforce",
+        "spec.enforce: comma-separated defaults that overwrite manifest values",
+    ),
+    (
+        "kinds",
+        "spec.selector.kinds: comma-separated kinds to touch",
+    ),
+    (
+        "namespaces",
+        "spec.selector.namespaces: comma-separated namespaces to touch",
+    ),
+    (
+        "names",
+        "spec.selector.names: comma-separated names (globs) to touch",
+    ),
+    (
+        "fallback-class",
+        "spec.fallbackClass: class of workloads no class matches",
+    ),
+    (
+        "ingress-controller-namespace",
+        "spec.networkPolicy.ingressControllers: namespace of the ingress controller",
+    ),
+    (
+        "user-network-policies",
+        "spec.networkPolicy.userPolicies: keep or add",
+    ),
     ("per-field-results", "spec.results.perField: true or false"),
     ("max-info-results", "spec.results.maxInfo: a number"),
 ];
@@ -55,7 +82,10 @@ pub fn to_spec_json(cm: &Value) -> Result<Value, Vec<ConfigProblem>> {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => {
-            return Err(vec![ConfigProblem::new("data", "must be a mapping of strings")]);
+            return Err(vec![ConfigProblem::new(
+                "data",
+                "must be a mapping of strings",
+            )]);
         }
     };
     let mut selector = Map::new();
@@ -67,7 +97,10 @@ pub fn to_spec_json(cm: &Value) -> Result<Value, Vec<ConfigProblem>> {
             Value::Bool(b) => b.to_string(),
             Value::Number(n) => n.to_string(),
             _ => {
-                problems.push(ConfigProblem::new(format!("data.{key}"), "must be a string"));
+                problems.push(ConfigProblem::new(
+                    format!("data.{key}"),
+                    "must be a string",
+                ));
                 continue;
             }
         };
@@ -101,7 +134,10 @@ pub fn to_spec_json(cm: &Value) -> Result<Value, Vec<ConfigProblem>> {
                     .or_insert_with(|| json!({}))
                     .as_object_mut()
                     .expect("inserted as object")
-                    .insert("ingressControllers".into(), json!([{"namespace": text.trim()}]));
+                    .insert(
+                        "ingressControllers".into(),
+                        json!([{"namespace": text.trim()}]),
+                    );
             }
             "user-network-policies" => match text.trim() {
                 p @ ("keep" | "add") => {
@@ -144,7 +180,10 @@ pub fn to_spec_json(cm: &Value) -> Result<Value, Vec<ConfigProblem>> {
         let base: Vec<DefaultKind> = defaults.unwrap_or_else(|| DefaultKind::ALL.to_vec());
         let chosen: Vec<DefaultKind> = base.into_iter().filter(|d| !skip.contains(d)).collect();
         if chosen.is_empty() {
-            problems.push(ConfigProblem::new("data.skip", "skips every default: nothing would be applied"));
+            problems.push(ConfigProblem::new(
+                "data.skip",
+                "skips every default: nothing would be applied",
+            ));
         }
         spec.insert("defaults".into(), json!(chosen));
     }

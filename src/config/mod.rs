@@ -100,7 +100,10 @@ impl Config {
         normalize_exclusive_fields(&mut user);
         json_patch::merge(&mut merged, &user);
         let spec: Spec = serde_json::from_value(merged).map_err(|e| {
-            vec![ConfigProblem::new("spec", format!("merged config is invalid: {e}"))]
+            vec![ConfigProblem::new(
+                "spec",
+                format!("merged config is invalid: {e}"),
+            )]
         })?;
         validate::validate(&spec)?;
         Ok(Self::resolve(spec))
@@ -196,10 +199,16 @@ fn normalize_exclusive_fields(user: &mut Value) {
             continue;
         };
         for env in envs.values_mut() {
-            let Some(pdb) = env.get_mut("disruptionBudget").and_then(Value::as_object_mut) else {
+            let Some(pdb) = env
+                .get_mut("disruptionBudget")
+                .and_then(Value::as_object_mut)
+            else {
                 continue;
             };
-            for (set, other) in [("minAvailable", "maxUnavailable"), ("maxUnavailable", "minAvailable")] {
+            for (set, other) in [
+                ("minAvailable", "maxUnavailable"),
+                ("maxUnavailable", "minAvailable"),
+            ] {
                 if pdb.get(set).is_some_and(|v| !v.is_null()) && !pdb.contains_key(other) {
                     pdb.insert(other.to_string(), Value::Null);
                 }
@@ -222,11 +231,13 @@ fn user_spec_json(fc: &Value) -> Result<Value, Vec<ConfigProblem>> {
             if api_version != API_VERSION {
                 return Err(vec![ConfigProblem::new(
                     "apiVersion",
-                    format!("`{api_version}` is not supported for kind {KIND}: use `{API_VERSION}`"),
+                    format!(
+                        "`{api_version}` is not supported for kind {KIND}: use `{API_VERSION}`"
+                    ),
                 )]);
             }
-            let typed: Result<ApplyDefaults, _> =
-                serde_path_to_error::deserialize(fc.clone()).map_err(|e| {
+            let typed: Result<ApplyDefaults, _> = serde_path_to_error::deserialize(fc.clone())
+                .map_err(|e| {
                     let path = e.path().to_string();
                     vec![ConfigProblem::new(
                         if path == "." { String::new() } else { path },
@@ -234,7 +245,10 @@ fn user_spec_json(fc: &Value) -> Result<Value, Vec<ConfigProblem>> {
                     )]
                 });
             typed?;
-            Ok(fc.get("spec").cloned().unwrap_or(Value::Object(Default::default())))
+            Ok(fc
+                .get("spec")
+                .cloned()
+                .unwrap_or(Value::Object(Default::default())))
         }
         "" => Err(vec![ConfigProblem::new(
             "kind",
@@ -279,7 +293,12 @@ mod tests {
         let fc = json!({"apiVersion": API_VERSION, "kind": KIND,
             "spec": {"classes": {"backend": {"environments": {"prod": {"replica": 3}}}}}});
         let errs = Config::load(Some(&fc)).unwrap_err();
-        assert!(errs[0].field.contains("spec.classes.backend.environments.prod"), "{errs:?}");
+        assert!(
+            errs[0]
+                .field
+                .contains("spec.classes.backend.environments.prod"),
+            "{errs:?}"
+        );
         assert!(errs[0].message.contains("replica"), "{errs:?}");
     }
 

@@ -37,9 +37,15 @@ impl Selector {
         let str_of = |v: &Value| v.as_str().unwrap_or_default().to_string();
         (self.kinds.is_empty() || self.kinds.iter().any(|k| *k == str_of(&item["kind"])))
             && (self.names.is_empty()
-                || self.names.iter().any(|n| glob_match(n, meta["name"].as_str().unwrap_or_default())))
+                || self
+                    .names
+                    .iter()
+                    .any(|n| glob_match(n, meta["name"].as_str().unwrap_or_default())))
             && (self.namespaces.is_empty()
-                || self.namespaces.iter().any(|n| *n == str_of(&meta["namespace"])))
+                || self
+                    .namespaces
+                    .iter()
+                    .any(|n| *n == str_of(&meta["namespace"])))
             && map_contains(&meta["labels"], &self.labels)
             && map_contains(&meta["annotations"], &self.annotations)
     }
@@ -90,9 +96,17 @@ mod tests {
     fn empty_selects_all_and_fields_are_anded() {
         let item = json!({"kind": "Deployment", "metadata": {"name": "web", "labels": {"a": "1"}}});
         assert!(Selector::default().matches(&item));
-        let s = Selector { kinds: vec!["Deployment".into()], labels: [("a".into(), "1".into())].into(), ..Default::default() };
+        let s = Selector {
+            kinds: vec!["Deployment".into()],
+            labels: [("a".into(), "1".into())].into(),
+            ..Default::default()
+        };
         assert!(s.matches(&item));
-        let s = Selector { kinds: vec!["Deployment".into()], names: vec!["api".into()], ..Default::default() };
+        let s = Selector {
+            kinds: vec!["Deployment".into()],
+            names: vec!["api".into()],
+            ..Default::default()
+        };
         assert!(!s.matches(&item));
     }
 }

@@ -36,7 +36,11 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
             "spec.environment",
             format!(
                 "unknown environment `{env}`; defined environments: {}",
-                if defined.is_empty() { "none".to_string() } else { defined.join(", ") }
+                if defined.is_empty() {
+                    "none".to_string()
+                } else {
+                    defined.join(", ")
+                }
             ),
         ));
     }
@@ -45,11 +49,19 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
             if !spec.environments.contains_key(base) {
                 p.push(ConfigProblem::new(
                     format!("spec.environments.{name}.basedOn"),
-                    format!("unknown environment `{base}`; defined environments: {}", defined.join(", ")),
+                    format!(
+                        "unknown environment `{base}`; defined environments: {}",
+                        defined.join(", ")
+                    ),
                 ));
             }
             let chain = environment_chain(spec, name);
-            if chain.last().and_then(|l| spec.environments.get(l)).and_then(|e| e.based_on.as_ref()).is_some() {
+            if chain
+                .last()
+                .and_then(|l| spec.environments.get(l))
+                .and_then(|e| e.based_on.as_ref())
+                .is_some()
+            {
                 p.push(ConfigProblem::new(
                     format!("spec.environments.{name}.basedOn"),
                     format!("environments form a cycle: {}", chain.join(" -> ")),
@@ -61,7 +73,10 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
     if !spec.classes.contains_key(fallback) {
         p.push(ConfigProblem::new(
             "spec.fallbackClass",
-            format!("unknown class `{fallback}`; defined classes: {}", class_names(spec)),
+            format!(
+                "unknown class `{fallback}`; defined classes: {}",
+                class_names(spec)
+            ),
         ));
     }
     let externals: BTreeSet<&str> = spec
@@ -77,7 +92,10 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
             if !spec.environments.contains_key(env_name) {
                 p.push(ConfigProblem::new(
                     format!("{at}.environments.{env_name}"),
-                    format!("unknown environment `{env_name}`; defined environments: {}", defined.join(", ")),
+                    format!(
+                        "unknown environment `{env_name}`; defined environments: {}",
+                        defined.join(", ")
+                    ),
                 ));
             }
             check_env_settings(&format!("{at}.environments.{env_name}"), s, &mut p);
@@ -96,7 +114,10 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
                 ));
             }
             if e.ports.contains(&0) {
-                p.push(ConfigProblem::new(format!("{at}.network.egress[{i}].ports"), "port 0 is not a port"));
+                p.push(ConfigProblem::new(
+                    format!("{at}.network.egress[{i}].ports"),
+                    "port 0 is not a port",
+                ));
             }
         }
     }
@@ -106,21 +127,38 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
                 if !spec.classes.contains_key(class) {
                     p.push(ConfigProblem::new(
                         format!("spec.networkPolicy.edges[{i}].{side}"),
-                        format!("unknown class `{class}`; defined classes: {}", class_names(spec)),
+                        format!(
+                            "unknown class `{class}`; defined classes: {}",
+                            class_names(spec)
+                        ),
                     ));
                 }
             } else if v.is_empty() {
-                p.push(ConfigProblem::new(format!("spec.networkPolicy.edges[{i}].{side}"), "must not be empty"));
+                p.push(ConfigProblem::new(
+                    format!("spec.networkPolicy.edges[{i}].{side}"),
+                    "must not be empty",
+                ));
             }
         }
-        check_ports(&format!("spec.networkPolicy.edges[{i}].ports"), &e.ports, &mut p);
+        check_ports(
+            &format!("spec.networkPolicy.edges[{i}].ports"),
+            &e.ports,
+            &mut p,
+        );
     }
     for (i, m) in spec.network_policy.monitoring.iter().enumerate() {
-        check_ports(&format!("spec.networkPolicy.monitoring[{i}].ports"), &m.ports, &mut p);
+        check_ports(
+            &format!("spec.networkPolicy.monitoring[{i}].ports"),
+            &m.ports,
+            &mut p,
+        );
     }
     for (i, x) in spec.network_policy.external.iter().enumerate() {
         if x.name == "internet" {
-            p.push(ConfigProblem::new(format!("spec.networkPolicy.external[{i}].name"), "`internet` is predefined"));
+            p.push(ConfigProblem::new(
+                format!("spec.networkPolicy.external[{i}].name"),
+                "`internet` is predefined",
+            ));
         }
         for (j, c) in x.cidrs.iter().chain(&x.except).enumerate() {
             if !is_cidr(c) {
@@ -133,7 +171,10 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
     }
     for (i, k) in spec.workload_kinds.iter().enumerate() {
         if k.kind.is_empty() || k.pod_template_path.is_empty() {
-            p.push(ConfigProblem::new(format!("spec.workloadKinds[{i}]"), "kind and podTemplatePath are required"));
+            p.push(ConfigProblem::new(
+                format!("spec.workloadKinds[{i}]"),
+                "kind and podTemplatePath are required",
+            ));
         }
     }
     if p.is_empty() { Ok(()) } else { Err(p) }
@@ -146,25 +187,36 @@ fn class_names(spec: &Spec) -> String {
 fn check_env_settings(at: &str, s: &ClassEnvSettings, p: &mut Vec<ConfigProblem>) {
     if let Some(r) = s.replicas {
         if r < 0 {
-            p.push(ConfigProblem::new(format!("{at}.replicas"), format!("{r} is negative")));
+            p.push(ConfigProblem::new(
+                format!("{at}.replicas"),
+                format!("{r} is negative"),
+            ));
         }
     }
     if let Some(res) = &s.resources {
         for (which, map) in [("requests", &res.requests), ("limits", &res.limits)] {
             for (name, q) in map {
-                if !matches!(name.as_str(), "cpu" | "memory" | "ephemeral-storage") && !name.contains('/') {
+                if !matches!(name.as_str(), "cpu" | "memory" | "ephemeral-storage")
+                    && !name.contains('/')
+                {
                     p.push(ConfigProblem::new(
                         format!("{at}.resources.{which}.{name}"),
                         "unknown resource; use cpu, memory, ephemeral-storage or an extended resource (vendor/name)",
                     ));
                 }
                 if let Err(e) = Quantity::parse(q) {
-                    p.push(ConfigProblem::new(format!("{at}.resources.{which}.{name}"), e.to_string()));
+                    p.push(ConfigProblem::new(
+                        format!("{at}.resources.{which}.{name}"),
+                        e.to_string(),
+                    ));
                 }
             }
         }
         for (name, req) in &res.requests {
-            if let (Ok(r), Some(Ok(l))) = (Quantity::parse(req), res.limits.get(name).map(|l| Quantity::parse(l))) {
+            if let (Ok(r), Some(Ok(l))) = (
+                Quantity::parse(req),
+                res.limits.get(name).map(|l| Quantity::parse(l)),
+            ) {
                 if l.value() < r.value() {
                     p.push(ConfigProblem::new(
                         format!("{at}.resources.limits.{name}"),
@@ -176,7 +228,10 @@ fn check_env_settings(at: &str, s: &ClassEnvSettings, p: &mut Vec<ConfigProblem>
     }
     if let Some(a) = &s.autoscaling {
         if a.min_replicas < 1 {
-            p.push(ConfigProblem::new(format!("{at}.autoscaling.minReplicas"), "must be at least 1"));
+            p.push(ConfigProblem::new(
+                format!("{at}.autoscaling.minReplicas"),
+                "must be at least 1",
+            ));
         }
         if a.max_replicas < a.min_replicas {
             p.push(ConfigProblem::new(
@@ -185,14 +240,25 @@ fn check_env_settings(at: &str, s: &ClassEnvSettings, p: &mut Vec<ConfigProblem>
             ));
         }
         for (f, v) in [
-            ("targetCPUUtilizationPercentage", a.target_cpu_utilization_percentage),
-            ("targetMemoryUtilizationPercentage", a.target_memory_utilization_percentage),
+            (
+                "targetCPUUtilizationPercentage",
+                a.target_cpu_utilization_percentage,
+            ),
+            (
+                "targetMemoryUtilizationPercentage",
+                a.target_memory_utilization_percentage,
+            ),
         ] {
             if v.is_some_and(|v| v < 1) {
-                p.push(ConfigProblem::new(format!("{at}.autoscaling.{f}"), "must be at least 1"));
+                p.push(ConfigProblem::new(
+                    format!("{at}.autoscaling.{f}"),
+                    "must be at least 1",
+                ));
             }
         }
-        if a.target_cpu_utilization_percentage.is_none() && a.target_memory_utilization_percentage.is_none() {
+        if a.target_cpu_utilization_percentage.is_none()
+            && a.target_memory_utilization_percentage.is_none()
+        {
             p.push(ConfigProblem::new(
                 format!("{at}.autoscaling"),
                 "needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage",
@@ -207,7 +273,10 @@ fn check_env_settings(at: &str, s: &ClassEnvSettings, p: &mut Vec<ConfigProblem>
             )),
             (Some(v), None) => {
                 if !is_int_or_percent(v) {
-                    p.push(ConfigProblem::new(format!("{at}.disruptionBudget.maxUnavailable"), "must be a count or a percentage like \"25%\""));
+                    p.push(ConfigProblem::new(
+                        format!("{at}.disruptionBudget.maxUnavailable"),
+                        "must be a count or a percentage like \"25%\"",
+                    ));
                 } else if v == &Value::from(0) || v == "0%" {
                     p.push(ConfigProblem::new(
                         format!("{at}.disruptionBudget.maxUnavailable"),
@@ -217,7 +286,10 @@ fn check_env_settings(at: &str, s: &ClassEnvSettings, p: &mut Vec<ConfigProblem>
             }
             (None, Some(v)) => {
                 if !is_int_or_percent(v) {
-                    p.push(ConfigProblem::new(format!("{at}.disruptionBudget.minAvailable"), "must be a count or a percentage like \"50%\""));
+                    p.push(ConfigProblem::new(
+                        format!("{at}.disruptionBudget.minAvailable"),
+                        "must be a count or a percentage like \"50%\"",
+                    ));
                 } else if v == "100%" {
                     p.push(ConfigProblem::new(
                         format!("{at}.disruptionBudget.minAvailable"),
@@ -240,16 +312,28 @@ fn check_env_settings(at: &str, s: &ClassEnvSettings, p: &mut Vec<ConfigProblem>
 fn check_probes(at: &str, s: &ProbeSettings, p: &mut Vec<ConfigProblem>) {
     if let Some(path) = &s.path {
         if !path.starts_with('/') {
-            p.push(ConfigProblem::new(format!("{at}.path"), format!("`{path}` must start with /")));
+            p.push(ConfigProblem::new(
+                format!("{at}.path"),
+                format!("`{path}` must start with /"),
+            ));
         }
     }
     for (f, v) in [
-        ("readinessInitialDelaySeconds", s.readiness_initial_delay_seconds),
-        ("livenessInitialDelaySeconds", s.liveness_initial_delay_seconds),
+        (
+            "readinessInitialDelaySeconds",
+            s.readiness_initial_delay_seconds,
+        ),
+        (
+            "livenessInitialDelaySeconds",
+            s.liveness_initial_delay_seconds,
+        ),
         ("startupSeconds", s.startup_seconds),
     ] {
         if v.is_some_and(|v| v < 0) {
-            p.push(ConfigProblem::new(format!("{at}.{f}"), "must not be negative"));
+            p.push(ConfigProblem::new(
+                format!("{at}.{f}"),
+                "must not be negative",
+            ));
         }
     }
     for (f, v) in [
@@ -259,23 +343,39 @@ fn check_probes(at: &str, s: &ProbeSettings, p: &mut Vec<ConfigProblem>) {
         ("failureThreshold", s.failure_threshold),
     ] {
         if v.is_some_and(|v| v < 1) {
-            p.push(ConfigProblem::new(format!("{at}.{f}"), "must be at least 1"));
+            p.push(ConfigProblem::new(
+                format!("{at}.{f}"),
+                "must be at least 1",
+            ));
         }
     }
 }
 
 fn check_security(at: &str, s: &SecuritySettings, p: &mut Vec<ConfigProblem>) {
-    for (f, v) in [("runAsUser", s.run_as_user), ("runAsGroup", s.run_as_group), ("fsGroup", s.fs_group)] {
+    for (f, v) in [
+        ("runAsUser", s.run_as_user),
+        ("runAsGroup", s.run_as_group),
+        ("fsGroup", s.fs_group),
+    ] {
         if v.is_some_and(|v| v < 0) {
-            p.push(ConfigProblem::new(format!("{at}.{f}"), "must not be negative"));
+            p.push(ConfigProblem::new(
+                format!("{at}.{f}"),
+                "must not be negative",
+            ));
         }
     }
     if s.run_as_user == Some(0) {
-        p.push(ConfigProblem::new(format!("{at}.runAsUser"), "0 is root, which Pod Security restricted forbids"));
+        p.push(ConfigProblem::new(
+            format!("{at}.runAsUser"),
+            "0 is root, which Pod Security restricted forbids",
+        ));
     }
     for (i, w) in s.writable_paths.iter().enumerate() {
         if !w.starts_with('/') {
-            p.push(ConfigProblem::new(format!("{at}.writablePaths[{i}]"), format!("`{w}` must be an absolute path")));
+            p.push(ConfigProblem::new(
+                format!("{at}.writablePaths[{i}]"),
+                format!("`{w}` must be an absolute path"),
+            ));
         }
     }
 }
@@ -288,7 +388,10 @@ fn check_ports(at: &str, ports: &[Value], p: &mut Vec<ConfigProblem>) {
             _ => false,
         };
         if !ok {
-            p.push(ConfigProblem::new(format!("{at}[{i}]"), format!("`{port}` is not a port number (1-65535) or port name")));
+            p.push(ConfigProblem::new(
+                format!("{at}[{i}]"),
+                format!("`{port}` is not a port number (1-65535) or port name"),
+            ));
         }
     }
 }
@@ -340,18 +443,25 @@ mod tests {
         let all = text.join("\n");
         assert!(all.contains("prod.replicas: -1 is negative"), "{all}");
         assert!(all.contains("1.5.0Gi"), "{all}");
-        assert!(all.contains("maxReplicas: 2 is below minReplicas 5"), "{all}");
+        assert!(
+            all.contains("maxReplicas: 2 is below minReplicas 5"),
+            "{all}"
+        );
     }
 
     #[test]
     fn string_for_a_number_is_a_type_error_with_path() {
-        let errs = load(json!({"classes": {"backend": {"environments": {"prod": {"replicas": "three"}}}}}));
+        let errs = load(
+            json!({"classes": {"backend": {"environments": {"prod": {"replicas": "three"}}}}}),
+        );
         assert!(errs[0].field.ends_with("prod.replicas"), "{errs:?}");
     }
 
     #[test]
     fn zero_disruption_is_refused() {
-        let errs = load(json!({"classes": {"backend": {"environments": {"prod": {"disruptionBudget": {"maxUnavailable": 0}}}}}}));
+        let errs = load(
+            json!({"classes": {"backend": {"environments": {"prod": {"disruptionBudget": {"maxUnavailable": 0}}}}}}),
+        );
         assert!(errs[0].message.contains("blocks node drains"), "{errs:?}");
     }
 

@@ -2,9 +2,9 @@
 //! resolved class settings; it records every field it sets as a [`Change`], and may generate
 //! new resources (HPA, PDB). The pipeline turns changes into results.
 
+pub mod probes;
 pub mod replicas;
 pub mod resources;
-pub mod probes;
 pub mod security;
 
 use serde_json::Value;
@@ -65,7 +65,10 @@ impl WorkloadCtx<'_> {
 
     /// The default is wanted for this container.
     pub fn wants_container(&self, d: DefaultKind, container: &Value) -> bool {
-        let name = container.get("name").and_then(Value::as_str).unwrap_or_default();
+        let name = container
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         self.config.applies(d) && !self.opt_out.skips_container(name, d)
     }
 

@@ -28,7 +28,15 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
             return;
         }
         let path = format!("{}.resources", workload::container_path(kind, role, c));
-        fill_container(c, &settings.requests, &settings.limits, enforce, &path, role, out);
+        fill_container(
+            c,
+            &settings.requests,
+            &settings.limits,
+            enforce,
+            &path,
+            role,
+            out,
+        );
     });
 }
 
@@ -51,7 +59,9 @@ fn fill_container(
     // Sections are created in the conventional order (requests, then limits); empty ones are
     // removed again below.
     for section in ["requests", "limits"] {
-        res_obj.entry(section).or_insert_with(|| Value::Object(Map::new()));
+        res_obj
+            .entry(section)
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     // Limits first, so a filled request can be capped by the limit the user wrote.
     for (section, wanted) in [("limits", limits), ("requests", requests)] {
@@ -83,7 +93,10 @@ fn fill_container(
     // The user's own values may contradict each other: say so, change nothing.
     if let (Some(req), Some(lim)) = (res.get("requests"), res.get("limits")) {
         for (name, l) in lim.as_object().into_iter().flatten() {
-            if let (Some(r), Some(l)) = (req.get(name).and_then(Quantity::from_json), Quantity::from_json(l)) {
+            if let (Some(r), Some(l)) = (
+                req.get(name).and_then(Quantity::from_json),
+                Quantity::from_json(l),
+            ) {
                 if l.value() < r.value() {
                     out.warn(format!(
                         "{path}: limit {name}={l} is below the request {r}; the API server rejects this pod"
@@ -93,7 +106,10 @@ fn fill_container(
         }
     }
     if let Some(res_obj) = res.as_object_mut() {
-        res_obj.retain(|k, v| !(matches!(k.as_str(), "requests" | "limits") && v.as_object().is_some_and(Map::is_empty)));
+        res_obj.retain(|k, v| {
+            !(matches!(k.as_str(), "requests" | "limits")
+                && v.as_object().is_some_and(Map::is_empty))
+        });
     }
     if res.as_object().is_some_and(Map::is_empty) {
         obj.remove("resources");
@@ -103,10 +119,16 @@ fn fill_container(
 /// A filled request never exceeds the user's limit, and a filled limit is never below the
 /// user's request.
 fn clamp(res: &Value, section: &str, name: &str, q: &str) -> String {
-    let other = if section == "requests" { "limits" } else { "requests" };
+    let other = if section == "requests" {
+        "limits"
+    } else {
+        "requests"
+    };
     let (Some(mine), Some(theirs)) = (
         Quantity::parse(q).ok(),
-        res.get(other).and_then(|s| s.get(name)).and_then(Quantity::from_json),
+        res.get(other)
+            .and_then(|s| s.get(name))
+            .and_then(Quantity::from_json),
     ) else {
         return q.to_string();
     };
@@ -115,7 +137,11 @@ fn clamp(res: &Value, section: &str, name: &str, q: &str) -> String {
     } else {
         mine.value() < theirs.value()
     };
-    if conflict { theirs.as_str().to_string() } else { q.to_string() }
+    if conflict {
+        theirs.as_str().to_string()
+    } else {
+        q.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -125,18 +151,45 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn m(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn fills_missing_and_keeps_user_values() {
         let mut c = json!({"name": "app", "resources": {"limits": {"memory": "2Gi"}}});
         let mut out = Outcome::default();
-        fill_container(&mut c, &m(&[("cpu", "200m"), ("memory", "256Mi")]), &m(&[("cpu", "1"), ("memory", "1Gi")]), false, "p", ContainerRole::App, &mut out);
-        assert_eq!(c["resources"], json!({"limits": {"memory": "2Gi", "cpu": "1"}, "requests": {"cpu": "200m", "memory": "256Mi"}}));
+        fill_container(
+            &mut c,
+            &m(&[("cpu", "200m"), ("memory", "256Mi")]),
+            &m(&[("cpu", "1"), ("memory", "1Gi")]),
+            false,
+            "p",
+            ContainerRole::App,
+            &mut out,
+        );
+        assert_eq!(
+            c["resources"],
+            json!({"limits": {"memory": "2Gi", "cpu": "1"}, "requests": {"cpu": "200m", "memory": "256Mi"}})
+        );
         let mut fresh = json!({"name": "app"});
-        fill_container(&mut fresh, &m(&[("cpu", "1")]), &m(&[("cpu", "1")]), false, "p", ContainerRole::App, &mut Outcome::default());
-        let keys: Vec<_> = fresh["resources"].as_object().unwrap().keys().cloned().collect();
+        fill_container(
+            &mut fresh,
+            &m(&[("cpu", "1")]),
+            &m(&[("cpu", "1")]),
+            false,
+            "p",
+            ContainerRole::App,
+            &mut Outcome::default(),
+        );
+        let keys: Vec<_> = fresh["resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys, ["requests", "limits"]);
         assert_eq!(out.changes.len(), 3);
     }
@@ -145,7 +198,15 @@ mod tests {
     fn request_is_capped_by_user_limit() {
         let mut c = json!({"name": "app", "resources": {"limits": {"cpu": "100m"}}});
         let mut out = Outcome::default();
-        fill_container(&mut c, &m(&[("cpu", "200m")]), &m(&[]), false, "p", ContainerRole::App, &mut out);
+        fill_container(
+            &mut c,
+            &m(&[("cpu", "200m")]),
+            &m(&[]),
+            false,
+            "p",
+            ContainerRole::App,
+            &mut out,
+        );
         assert_eq!(c["resources"]["requests"]["cpu"], "100m");
     }
 
@@ -153,7 +214,15 @@ mod tests {
     fn user_limit_below_request_warns() {
         let mut c = json!({"name": "app", "resources": {"limits": {"cpu": "100m"}, "requests": {"cpu": "1"}}});
         let mut out = Outcome::default();
-        fill_container(&mut c, &m(&[]), &m(&[]), false, "p", ContainerRole::App, &mut out);
+        fill_container(
+            &mut c,
+            &m(&[]),
+            &m(&[]),
+            false,
+            "p",
+            ContainerRole::App,
+            &mut out,
+        );
         assert_eq!(out.results.len(), 1);
     }
 
@@ -161,7 +230,15 @@ mod tests {
     fn enforce_overwrites() {
         let mut c = json!({"name": "app", "resources": {"limits": {"cpu": "4"}}});
         let mut out = Outcome::default();
-        fill_container(&mut c, &m(&[]), &m(&[("cpu", "1")]), true, "p", ContainerRole::App, &mut out);
+        fill_container(
+            &mut c,
+            &m(&[]),
+            &m(&[("cpu", "1")]),
+            true,
+            "p",
+            ContainerRole::App,
+            &mut out,
+        );
         assert_eq!(c["resources"]["limits"]["cpu"], "1");
     }
 

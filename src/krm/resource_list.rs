@@ -47,11 +47,11 @@ impl ResourceList {
     /// Reads a ResourceList from raw stdin bytes.
     pub fn from_bytes(input: &[u8]) -> Result<Self, ReadError> {
         let text = std::str::from_utf8(input).map_err(|e| ReadError::NotUtf8(e.valid_up_to()))?;
-        Self::from_str(text)
+        Self::parse(text)
     }
 
     /// Reads a ResourceList from text (YAML or JSON).
-    pub fn from_str(text: &str) -> Result<Self, ReadError> {
+    pub fn parse(text: &str) -> Result<Self, ReadError> {
         if text.trim().is_empty() {
             return Err(ReadError::Empty);
         }
@@ -136,6 +136,14 @@ impl ResourceList {
     }
 }
 
+impl std::str::FromStr for ResourceList {
+    type Err = ReadError;
+
+    fn from_str(text: &str) -> Result<Self, ReadError> {
+        Self::parse(text)
+    }
+}
+
 struct Envelope<'a> {
     list: &'a ResourceList,
 }
@@ -167,24 +175,27 @@ mod tests {
 
     #[test]
     fn accepts_any_api_version_and_writes_v1() {
-        let rl = ResourceList::from_str(
+        let rl = ResourceList::parse(
             "apiVersion: config.kubernetes.io/v1alpha1\nkind: ResourceList\nitems: []\n",
         )
         .unwrap();
         let out = rl.to_yaml().unwrap();
-        assert!(out.starts_with("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []"), "{out}");
+        assert!(
+            out.starts_with("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []"),
+            "{out}"
+        );
     }
 
     #[test]
     fn plain_manifest_points_to_stream() {
-        let err = ResourceList::from_str("apiVersion: v1\nkind: ConfigMap\n").unwrap_err();
+        let err = ResourceList::parse("apiVersion: v1\nkind: ConfigMap\n").unwrap_err();
         assert!(err.to_string().contains("apply-defaults stream"), "{err}");
-        let err = ResourceList::from_str("kind: A\n---\nkind: B\n").unwrap_err();
+        let err = ResourceList::parse("kind: A\n---\nkind: B\n").unwrap_err();
         assert!(err.to_string().contains("2 YAML documents"), "{err}");
     }
 
     #[test]
     fn empty_input_is_an_error() {
-        assert!(matches!(ResourceList::from_str("  \n"), Err(ReadError::Empty)));
+        assert!(matches!(ResourceList::parse("  \n"), Err(ReadError::Empty)));
     }
 }

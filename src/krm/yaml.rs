@@ -138,7 +138,8 @@ mod tests {
 
     #[test]
     fn yaml_1_1_traps_stay_strings_and_are_quoted_on_output() {
-        let input = "a: on\nb: yes\nc: y\nd: 1_000\ne: 2024-01-01\nf: '0644'\ng: 0644\nh: \"on\"\non: x\n";
+        let input =
+            "a: on\nb: yes\nc: y\nd: 1_000\ne: 2024-01-01\nf: '0644'\ng: 0644\nh: \"on\"\non: x\n";
         let v: Value = from_str(input).unwrap();
         assert_eq!(v["a"], json!("on"));
         assert_eq!(v["b"], json!("yes"));
@@ -188,7 +189,9 @@ mod tests {
 
     #[test]
     fn alias_bomb_is_refused() {
-        let mut doc = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut doc = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         let mut prev = 'a';
         for name in ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] {
             doc.push_str(&format!(
@@ -197,7 +200,12 @@ mod tests {
             prev = name;
         }
         let err = from_str::<Value>(&doc).unwrap_err();
-        assert!(err.to_string().contains("alias") || err.to_string().contains("limit") || err.to_string().contains("budget"), "{err}");
+        assert!(
+            err.to_string().contains("alias")
+                || err.to_string().contains("limit")
+                || err.to_string().contains("budget"),
+            "{err}"
+        );
     }
 
     #[test]
