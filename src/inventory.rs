@@ -25,14 +25,22 @@ fn is_generated(item: &Value) -> bool {
     item["metadata"]["annotations"][crate::optout::GENERATED] == "true"
 }
 
+/// A user-written HPA, as seen from the workload it scales.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserHpa {
+    pub name: String,
+    /// `minReplicas` (1 when unset, as the API server defaults it).
+    pub min_replicas: i64,
+}
+
 /// What the input holds, by identity.
 #[derive(Debug, Default)]
 pub struct Inventory {
     /// Item index by key.
     pub by_key: HashMap<Key, usize>,
     /// Workloads (kind, namespace, name) that a user-written HorizontalPodAutoscaler in the
-    /// input targets, with that HPA's `minReplicas` (1 when unset, as the API server defaults).
-    pub hpa_targets: HashMap<(String, String, String), i64>,
+    /// input targets, with that HPA.
+    pub hpa_targets: HashMap<(String, String, String), UserHpa>,
     /// (namespace, name) of every user-written HorizontalPodAutoscaler.
     pub user_hpas: HashSet<(String, String)>,
     /// User-written PodDisruptionBudgets, looked up by the pods they select.
@@ -53,14 +61,16 @@ impl Inventory {
             let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
             match item["kind"].as_str() {
                 Some("HorizontalPodAutoscaler") => {
-                    if let Some(name) = item["metadata"]["name"].as_str() {
-                        inv.user_hpas.insert((ns.to_string(), name.to_string()));
-                    }
+                    let name = item["metadata"]["name"].as_str().unwrap_or_default();
+                    inv.user_hpas.insert((ns.to_string(), name.to_string()));
                     let t = &item["spec"]["scaleTargetRef"];
                     if let (Some(k), Some(n)) = (t["kind"].as_str(), t["name"].as_str()) {
-                        let min = item["spec"]["minReplicas"].as_i64().unwrap_or(1);
+                        let hpa = UserHpa {
+                            name: name.to_string(),
+                            min_replicas: item["spec"]["minReplicas"].as_i64().unwrap_or(1),
+                        };
                         inv.hpa_targets
-                            .insert((k.to_string(), ns.to_string(), n.to_string()), min);
+                            .insert((k.to_string(), ns.to_string(), n.to_string()), hpa);
                     }
                 }
                 Some("PodDisruptionBudget") => inv.pdbs.add(item, ns),
@@ -77,14 +87,13 @@ impl Inventory {
 
     /// True when an HPA in the input scales this workload.
     pub fn has_hpa(&self, kind: &str, namespace: &str, name: &str) -> bool {
-        self.hpa_min_replicas(kind, namespace, name).is_some()
+        self.user_hpa(kind, namespace, name).is_some()
     }
 
-    /// `minReplicas` of the user's HPA that scales this workload.
-    pub fn hpa_min_replicas(&self, kind: &str, namespace: &str, name: &str) -> Option<i64> {
+    /// The user's HPA that scales this workload.
+    pub fn user_hpa(&self, kind: &str, namespace: &str, name: &str) -> Option<&UserHpa> {
         self.hpa_targets
             .get(&(kind.to_string(), namespace.to_string(), name.to_string()))
-            .copied()
     }
 
     /// True when the user wrote an HPA of this name (whatever it targets).
@@ -209,7 +218,13 @@ mod tests {
         ];
         let inv = Inventory::build(&items);
         assert!(!inv.has_hpa("Deployment", "n", "a"));
-        assert_eq!(inv.hpa_min_replicas("Deployment", "n", "b"), Some(3));
+        assert_eq!(
+            inv.user_hpa("Deployment", "n", "b"),
+            Some(&UserHpa {
+                name: "b-hpa".into(),
+                min_replicas: 3
+            })
+        );
         assert!(inv.has_user_hpa_named("n", "b-hpa"));
         assert_eq!(inv.pdbs.selecting("n", &labels(json!({"app": "a"}))), None);
     }

@@ -35,7 +35,7 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
             }
             return;
         }
-        Autoscaler::User { .. } => format!("the user's {KIND} for {}/{name}", ctx.kind.kind),
+        Autoscaler::User { name, .. } => format!("the user's {KIND}/{name}"),
         Autoscaler::Generated(settings) => {
             warn_missing_requests(ctx, item, settings, out);
             out.generated.push(build(item, ctx, settings));
@@ -150,12 +150,8 @@ fn build(item: &Value, ctx: &WorkloadCtx, s: &AutoscalingSettings) -> Value {
         }),
         ..Default::default()
     };
-    let mut v = serde_json::to_value(hpa).expect("k8s-openapi types serialize");
-    crate::pipeline::mark_generated(
-        &mut v,
-        &crate::pipeline::generated_path(Some(item), KIND, name),
-    );
-    v
+    let v = serde_json::to_value(hpa).expect("k8s-openapi types serialize");
+    replicas::finish_generated(v, item, KIND, name)
 }
 
 #[cfg(test)]

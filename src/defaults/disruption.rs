@@ -100,12 +100,8 @@ fn build(item: &Value, s: &DisruptionBudgetSettings, selector: LabelSelector) ->
         }),
         ..Default::default()
     };
-    let mut v = serde_json::to_value(pdb).expect("k8s-openapi types serialize");
-    crate::pipeline::mark_generated(
-        &mut v,
-        &crate::pipeline::generated_path(Some(item), KIND, name),
-    );
-    v
+    let v = serde_json::to_value(pdb).expect("k8s-openapi types serialize");
+    replicas::finish_generated(v, item, KIND, name)
 }
 
 #[cfg(test)]

@@ -42,7 +42,12 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
         ));
         return;
     };
-    parent.insert(last.clone(), Value::from(wanted));
+    if parent.contains_key(last) {
+        parent.insert(last.clone(), Value::from(wanted));
+    } else {
+        // Where people write it: first in the spec, above the selector and the template.
+        parent.shift_insert(0, last.clone(), Value::from(wanted));
+    }
     out.set(D, dotted, Value::from(wanted));
 }
 
@@ -61,7 +66,7 @@ pub(super) enum Autoscaler<'a> {
     /// Nobody: the count in the manifest (or the API default of 1) applies.
     None,
     /// A HorizontalPodAutoscaler the user wrote.
-    User { min_replicas: i64 },
+    User { name: String, min_replicas: i64 },
     /// The HPA this function generates from the class settings.
     Generated(&'a AutoscalingSettings),
 }
@@ -73,8 +78,11 @@ pub(super) fn autoscaler<'a>(ctx: &WorkloadCtx<'a>, item: &Value) -> Autoscaler<
         return Autoscaler::None;
     }
     let (ns, name) = identity(item);
-    if let Some(min_replicas) = ctx.inventory.hpa_min_replicas(&ctx.kind.kind, ns, name) {
-        return Autoscaler::User { min_replicas };
+    if let Some(hpa) = ctx.inventory.user_hpa(&ctx.kind.kind, ns, name) {
+        return Autoscaler::User {
+            name: hpa.name.clone(),
+            min_replicas: hpa.min_replicas,
+        };
     }
     match &ctx.class.env.autoscaling {
         Some(s) if ctx.wants(DefaultKind::Autoscaling) && !hpa_name_taken(ctx, item) => {
@@ -95,7 +103,7 @@ pub(super) fn hpa_name_taken(ctx: &WorkloadCtx, item: &Value) -> bool {
 /// HPA scales it, else its replica count (absent: 1, the API server's default).
 pub(super) fn min_pods(ctx: &WorkloadCtx, item: &Value) -> i64 {
     match autoscaler(ctx, item) {
-        Autoscaler::User { min_replicas } => min_replicas,
+        Autoscaler::User { min_replicas, .. } => min_replicas,
         Autoscaler::Generated(s) => i64::from(s.min_replicas),
         Autoscaler::None => scalable(ctx)
             .and_then(|p| workload::get_path(item, p))
@@ -140,6 +148,23 @@ pub(super) fn pod_label_map(
         .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
         .collect();
     (!labels.is_empty()).then_some(labels)
+}
+
+/// A generated resource as people write one: `name` and `namespace` first in its metadata
+/// (k8s-openapi serializes fields alphabetically), then marked as generated beside its owner.
+pub(super) fn finish_generated(mut v: Value, owner: &Value, kind: &str, name: &str) -> Value {
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for (i, key) in ["name", "namespace"].into_iter().enumerate() {
+            if let Some(value) = meta.shift_remove(key) {
+                meta.shift_insert(i.min(meta.len()), key.to_string(), value);
+            }
+        }
+    }
+    crate::pipeline::mark_generated(
+        &mut v,
+        &crate::pipeline::generated_path(Some(owner), kind, name),
+    );
+    v
 }
 
 /// An info result, in the words of what a check run would do instead.
