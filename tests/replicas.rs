@@ -440,5 +440,37 @@ fn check_mode_reports_and_changes_nothing() {
             "no `{wanted}` in {said:?}"
         );
     }
-    let _ = util::in_ci;
+}
+
+#[test]
+fn generated_resources_pass_the_kubernetes_schema() {
+    let Some(tool) = util::require_tool(
+        "kubernetes-validate",
+        "checks the HPA, PDB and spreading against the Kubernetes 1.33 OpenAPI schema",
+    ) else {
+        return;
+    };
+    let skip = annotated(backend(), "apply-defaults.dev/skip", "autoscaling");
+    let mut items = Vec::new();
+    for input in [backend(), skip] {
+        let (_, rl) = apply(&[input], &fc("prod", json!({})));
+        items.extend(rl["items"].as_array().expect("items").iter().cloned());
+    }
+    assert_eq!(items.len(), 5, "two Deployments, one HPA, two PDBs");
+    let dir = util::tempdir();
+    let file = dir.path().join("prod.yaml");
+    let text = apply_defaults::krm::yaml::documents_to_string(&items).expect("writes");
+    std::fs::write(&file, text).expect("write manifests");
+    let r = util::run_cmd(
+        std::process::Command::new(tool)
+            .args(["-k", "1.33.0", "--strict"])
+            .arg(&file),
+        "",
+    );
+    assert_eq!(
+        r.code, 0,
+        "kubernetes-validate failed:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    assert_eq!(r.stdout.matches("passed").count(), 5, "{}", r.stdout);
 }

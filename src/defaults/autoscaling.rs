@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::replicas::{self, Autoscaler};
 use super::{Outcome, WorkloadCtx};
 use crate::config::{AutoscalingSettings, DefaultKind};
+use crate::krm::FnResult;
 use crate::workload::{self, ContainerRole};
 
 const D: DefaultKind = DefaultKind::Autoscaling;
@@ -55,6 +56,15 @@ fn remove_replicas(
     let Some((last, parent)) = path.split_last() else {
         return;
     };
+    if workload::get_path(item, path).and_then(Value::as_i64) == Some(0) {
+        // Scaled to zero on purpose: the HPA controller leaves a workload at 0 alone, while
+        // removing the count would bring it back up.
+        out.results.push(FnResult::info(format!(
+            "kept {}: 0 replicas switches the workload off, and {hpa} leaves it off until the count is raised",
+            path.join(".")
+        )));
+        return;
+    }
     let removed = workload::get_path(item, parent).is_some()
         && workload::get_path_mut(item, parent)
             .and_then(Value::as_object_mut)
@@ -235,6 +245,16 @@ mod tests {
         let out = run(&config("dev", &[]), "backend", &mut d, &[], None, apply);
         assert!(out.generated.is_empty() && out.changes.is_empty());
         assert_eq!(d["spec"]["replicas"], 3);
+    }
+
+    #[test]
+    fn scaled_to_zero_stays_at_zero() {
+        let c = config("prod", &[]);
+        let mut d = deployment("b", json!({"replicas": 0}));
+        let out = run(&c, "backend", &mut d, &[], None, apply);
+        assert_eq!(d["spec"]["replicas"], 0);
+        assert!(out.changes.is_empty());
+        assert!(out.results[0].message.starts_with("kept spec.replicas"));
     }
 
     #[test]
