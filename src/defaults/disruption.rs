@@ -25,9 +25,13 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
         return;
     };
     let pods = replicas::min_pods(ctx, item);
-    if pods <= 1 {
+    if pods == 0 {
+        // Switched off on purpose: there is nothing to keep available.
+        return;
+    }
+    if pods == 1 {
         out.results.push(FnResult::info(format!(
-            "no {KIND}: the workload runs {pods} replica, and a budget cannot keep a single pod available through a drain; \
+            "no {KIND}: the workload runs 1 replica, and a budget cannot keep a single pod available through a drain; \
              run 2 or more replicas for availability"
         )));
         return;

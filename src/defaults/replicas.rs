@@ -2,6 +2,8 @@
 //! disruption budget, spreading) need to know about a workload's scale: who owns the replica
 //! count and how many pods run at least.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use super::{Outcome, WorkloadCtx};
@@ -23,15 +25,17 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
     let dotted = path.join(".");
     let current = workload::get_path(item, path);
     match current {
-        Some(Value::Number(n)) if n.as_i64() == Some(i64::from(wanted)) => return,
-        Some(Value::Number(_)) if !ctx.enforces(D) => return,
-        Some(v) if !v.is_number() && !ctx.enforces(D) => {
+        // A null count is an unset one (the API server treats it so).
+        None | Some(Value::Null) => {}
+        Some(v) if v.as_i64() == Some(i64::from(wanted)) => return,
+        Some(_) if ctx.enforces(D) => {}
+        Some(v) if v.as_i64().is_some() => return,
+        Some(v) => {
             out.warn(format!(
                 "{dotted} is {v}, not a whole number; left as written (the API server rejects it)"
             ));
             return;
         }
-        _ => {}
     }
     let Some((last, parent)) = path.split_last() else {
         return;
@@ -123,10 +127,8 @@ pub(super) fn identity(item: &Value) -> (&str, &str) {
 
 /// The workload's own `app.kubernetes.io/*` labels, for the resources generated for it (other
 /// labels may carry meaning, such as selectors of other tools, that must not spread).
-pub(super) fn recommended_labels(
-    item: &Value,
-) -> Option<std::collections::BTreeMap<String, String>> {
-    let labels: std::collections::BTreeMap<String, String> = item["metadata"]["labels"]
+pub(super) fn recommended_labels(item: &Value) -> Option<BTreeMap<String, String>> {
+    let labels: BTreeMap<String, String> = item["metadata"]["labels"]
         .as_object()
         .into_iter()
         .flatten()
@@ -138,11 +140,8 @@ pub(super) fn recommended_labels(
 
 /// The pod labels as a string map, when there are any (non-string values are left out: a
 /// selector cannot use them).
-pub(super) fn pod_label_map(
-    item: &Value,
-    ctx: &WorkloadCtx,
-) -> Option<std::collections::BTreeMap<String, String>> {
-    let labels: std::collections::BTreeMap<String, String> = workload::pod_labels(item, ctx.kind)
+pub(super) fn pod_label_map(item: &Value, ctx: &WorkloadCtx) -> Option<BTreeMap<String, String>> {
+    let labels: BTreeMap<String, String> = workload::pod_labels(item, ctx.kind)
         .into_iter()
         .flat_map(Map::iter)
         .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
@@ -287,6 +286,12 @@ mod tests {
     #[test]
     fn a_non_number_is_reported_not_replaced() {
         let c = config("dev", &[]);
+        let mut unset = deployment("b", json!({"replicas": null}));
+        run(&c, "backend", &mut unset, &[], None, apply);
+        assert_eq!(unset["spec"]["replicas"], 2, "null is unset");
+        let mut half = deployment("b", json!({"replicas": 1.5}));
+        let out = run(&c, "backend", &mut half, &[], None, apply);
+        assert_eq!(out.results.len(), 1);
         let mut d = deployment("b", json!({"replicas": "three"}));
         let out = run(&c, "backend", &mut d, &[], None, apply);
         assert_eq!(d["spec"]["replicas"], "three");
