@@ -2,10 +2,13 @@
 //! resolved class settings; it records every field it sets as a [`Change`], and may generate
 //! new resources (HPA, PDB). The pipeline turns changes into results.
 
+pub mod autoscaling;
+pub mod disruption;
 pub mod probes;
 pub mod replicas;
 pub mod resources;
 pub mod security;
+pub mod spreading;
 
 use serde_json::Value;
 
@@ -79,12 +82,16 @@ impl WorkloadCtx<'_> {
 }
 
 /// Applies every wanted default to one workload, in a fixed order (resources before probes and
-/// security, replicas last because HPA and PDB decisions read the final replica count).
+/// security; then the replica count, the HPA that may take it over, and last the PDB and
+/// spreading, which read the final count).
 pub fn apply_all(ctx: &WorkloadCtx, item: &mut Value) -> Outcome {
     let mut out = Outcome::default();
     resources::apply(ctx, item, &mut out);
     probes::apply(ctx, item, &mut out);
     security::apply(ctx, item, &mut out);
     replicas::apply(ctx, item, &mut out);
+    autoscaling::apply(ctx, item, &mut out);
+    disruption::apply(ctx, item, &mut out);
+    spreading::apply(ctx, item, &mut out);
     out
 }
