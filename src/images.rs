@@ -64,10 +64,26 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         port: Some(5432),
         // pg_isready only asks whether the server accepts connections (authentication is not
         // checked); `-U` spares libpq a passwd lookup that fails for an arbitrary UID.
-        readiness: &[Check::Exec(&["pg_isready", "-U", "postgres", "-h", "127.0.0.1", "-p", "{port}"])],
+        readiness: &[Check::Exec(&[
+            "pg_isready",
+            "-U",
+            "postgres",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "{port}",
+        ])],
         liveness: &[
             Check::Tcp,
-            Check::Exec(&["pg_isready", "-U", "postgres", "-h", "/var/run/postgresql", "-p", "{port}"]),
+            Check::Exec(&[
+                "pg_isready",
+                "-U",
+                "postgres",
+                "-h",
+                "/var/run/postgresql",
+                "-p",
+                "{port}",
+            ]),
         ],
         startup_seconds: None,
         timeout_seconds: Some(5),
@@ -86,7 +102,14 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         port: Some(6379),
         // redis-cli exits 0 on an error reply (NOAUTH) and 1 when it cannot connect, so this
         // works with and without requirepass.
-        readiness: &[Check::Exec(&["redis-cli", "-h", "127.0.0.1", "-p", "{port}", "ping"])],
+        readiness: &[Check::Exec(&[
+            "redis-cli",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "{port}",
+            "ping",
+        ])],
         liveness: &[Check::Tcp],
         startup_seconds: None,
         timeout_seconds: Some(5),
@@ -109,7 +132,11 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
     },
     KnownImage {
         name: "Grafana",
-        repositories: &["grafana/grafana", "grafana/grafana-oss", "grafana/grafana-enterprise"],
+        repositories: &[
+            "grafana/grafana",
+            "grafana/grafana-oss",
+            "grafana/grafana-enterprise",
+        ],
         port: Some(3000),
         readiness: &[Check::Http("/api/health")],
         liveness: &[Check::Tcp],
@@ -185,17 +212,10 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         liveness: &[Check::Tcp],
         startup_seconds: None,
         timeout_seconds: None,
-        // Temp directories and the pid file live under the prefix; /var/run/openresty holds
-        // the temp paths in the Debian-based images.
-        writable_paths: &[
-            "/usr/local/openresty/nginx/client_body_temp",
-            "/usr/local/openresty/nginx/proxy_temp",
-            "/usr/local/openresty/nginx/fastcgi_temp",
-            "/usr/local/openresty/nginx/uwsgi_temp",
-            "/usr/local/openresty/nginx/scgi_temp",
-            "/usr/local/openresty/nginx/logs",
-            "/var/run/openresty",
-        ],
+        // The official images put nginx's temp paths under /var/run/openresty; the pid file
+        // is logs/nginx.pid. An emptyDir over logs/ hides the image's access.log and error.log
+        // links to stdout and stderr, so configs should log to /dev/stdout explicitly.
+        writable_paths: &["/var/run/openresty", "/usr/local/openresty/nginx/logs"],
         hardening_note: Some(
             "OpenResty listens on port 80 as root by default; as a non-root UID it cannot bind a \
              port below 1024, so change `listen` to 8080 (and the containerPort and Service \
@@ -219,10 +239,19 @@ mod tests {
 
     #[test]
     fn finds_images_by_repository() {
-        assert_eq!(lookup("postgres:16-alpine").map(|k| k.name), Some("PostgreSQL"));
-        assert_eq!(lookup("docker.io/bitnami/postgresql:16").map(|k| k.name), Some("PostgreSQL"));
+        assert_eq!(
+            lookup("postgres:16-alpine").map(|k| k.name),
+            Some("PostgreSQL")
+        );
+        assert_eq!(
+            lookup("docker.io/bitnami/postgresql:16").map(|k| k.name),
+            Some("PostgreSQL")
+        );
         assert_eq!(lookup("grafana/tempo:2.8.1").map(|k| k.name), Some("Tempo"));
-        assert_eq!(lookup("nginxinc/nginx-unprivileged:1.27").map(|k| k.name), Some("nginx (unprivileged)"));
+        assert_eq!(
+            lookup("nginxinc/nginx-unprivileged:1.27").map(|k| k.name),
+            Some("nginx (unprivileged)")
+        );
         assert_eq!(lookup("nginx:1.27").map(|k| k.name), Some("nginx"));
         assert!(lookup("mcpmesh/python-runtime:0.5.3").is_none());
     }
@@ -231,7 +260,11 @@ mod tests {
     fn every_image_has_distinct_readiness_and_liveness() {
         for k in KNOWN_IMAGES {
             assert!(!k.readiness.is_empty(), "{}", k.name);
-            assert!(k.liveness.iter().any(|l| !k.readiness.contains(l)), "{}", k.name);
+            assert!(
+                k.liveness.iter().any(|l| !k.readiness.contains(l)),
+                "{}",
+                k.name
+            );
         }
     }
 }

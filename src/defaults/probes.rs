@@ -61,7 +61,12 @@ impl Port {
     fn is_http(&self) -> bool {
         self.is_https()
             || self.named(|n| {
-                n == "http" || n == "web" || n == "h2c" || n.starts_with("http-") || n.ends_with("-http") || n == "kubernetes.io/h2c"
+                n == "http"
+                    || n == "web"
+                    || n == "h2c"
+                    || n.starts_with("http-")
+                    || n.ends_with("-http")
+                    || n == "kubernetes.io/h2c"
             })
     }
 }
@@ -71,11 +76,19 @@ fn declared_ports(c: &Value) -> Vec<Port> {
         return Vec::new();
     };
     list.iter()
-        .filter(|p| p.get("protocol").and_then(Value::as_str).is_none_or(|s| s == "TCP"))
+        .filter(|p| {
+            p.get("protocol")
+                .and_then(Value::as_str)
+                .is_none_or(|s| s == "TCP")
+        })
         .filter_map(|p| {
             let number = i32::try_from(p.get("containerPort")?.as_i64()?).ok()?;
             let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
-            Some(Port { number, name: s("name"), app_protocol: s("appProtocol") })
+            Some(Port {
+                number,
+                name: s("name"),
+                app_protocol: s("appProtocol"),
+            })
         })
         .collect()
 }
@@ -103,13 +116,22 @@ fn http(path: &str, port: &Port) -> Probe {
 
 fn tcp(port: &Port) -> Probe {
     Probe {
-        tcp_socket: Some(TCPSocketAction { port: IntOrString::Int(port.number), ..Default::default() }),
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::Int(port.number),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
 
 fn grpc(port: &Port) -> Probe {
-    Probe { grpc: Some(GRPCAction { port: port.number, service: None }), ..Default::default() }
+    Probe {
+        grpc: Some(GRPCAction {
+            port: port.number,
+            service: None,
+        }),
+        ..Default::default()
+    }
 }
 
 fn exec(command: &[&str], port: Option<i32>) -> Probe {
@@ -132,25 +154,40 @@ fn from_check(check: Check, target: Option<&Port>, default_port: Option<i32>) ->
 
 fn candidates(ports: &[Port], known: Option<&KnownImage>, settings: &ProbeSettings) -> Candidates {
     let mut c = Candidates {
-        startup_seconds: settings.startup_seconds.filter(|s| *s > 0).or(known.and_then(|k| k.startup_seconds)),
-        timeout_seconds: settings.timeout_seconds.or(known.and_then(|k| k.timeout_seconds)),
+        startup_seconds: settings
+            .startup_seconds
+            .filter(|s| *s > 0)
+            .or(known.and_then(|k| k.startup_seconds)),
+        timeout_seconds: settings
+            .timeout_seconds
+            .or(known.and_then(|k| k.timeout_seconds)),
         ..Default::default()
     };
     let grpc_port = ports.iter().find(|p| p.is_grpc());
     // The port the health path is served on: a port that says it speaks HTTP, else (when the
     // class names a path) the first port that is not gRPC.
-    let http_port = ports
-        .iter()
-        .find(|p| p.is_http())
-        .or_else(|| settings.path.as_ref().and_then(|_| ports.iter().find(|p| !p.is_grpc())));
+    let http_port = ports.iter().find(|p| p.is_http()).or_else(|| {
+        settings
+            .path
+            .as_ref()
+            .and_then(|_| ports.iter().find(|p| !p.is_grpc()))
+    });
     let primary = known
         .and_then(|k| ports.iter().find(|p| Some(p.number) == k.port))
         .or(http_port)
         .or(grpc_port)
         .or(ports.first());
     if let Some(k) = known {
-        c.readiness.extend(k.readiness.iter().filter_map(|&x| from_check(x, primary, k.port)));
-        c.liveness.extend(k.liveness.iter().filter_map(|&x| from_check(x, primary, k.port)));
+        c.readiness.extend(
+            k.readiness
+                .iter()
+                .filter_map(|&x| from_check(x, primary, k.port)),
+        );
+        c.liveness.extend(
+            k.liveness
+                .iter()
+                .filter_map(|&x| from_check(x, primary, k.port)),
+        );
     } else {
         if let (Some(path), Some(p)) = (&settings.path, http_port) {
             c.readiness.push(http(path, p));
@@ -161,7 +198,11 @@ fn candidates(ports: &[Port], known: Option<&KnownImage>, settings: &ProbeSettin
     }
     // TCP on the primary port, then on the others: the fallbacks for both.
     let mut ordered: Vec<&Port> = primary.into_iter().collect();
-    ordered.extend(ports.iter().filter(|p| Some(p.number) != primary.map(|x| x.number)));
+    ordered.extend(
+        ports
+            .iter()
+            .filter(|p| Some(p.number) != primary.map(|x| x.number)),
+    );
     for p in ordered {
         c.readiness.push(tcp(p));
         c.liveness.push(tcp(p));
@@ -174,7 +215,10 @@ fn resolve_port(v: &Value, ports: &[Port]) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.parse().ok().or_else(|| {
-            ports.iter().find(|p| p.name.as_deref() == Some(s)).map(|p| i64::from(p.number))
+            ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(s))
+                .map(|p| i64::from(p.number))
         }),
         _ => None,
     }
@@ -186,7 +230,13 @@ fn resolve_port(v: &Value, ports: &[Port]) -> Option<i64> {
 fn identical(a: &Value, b: &Value, ports: &[Port]) -> bool {
     let port = |h: &Value| resolve_port(&h["port"], ports);
     if let (Some(x), Some(y)) = (a.get("httpGet"), b.get("httpGet")) {
-        let path = |h: &Value| h.get("path").and_then(Value::as_str).filter(|p| !p.is_empty()).unwrap_or("/").to_string();
+        let path = |h: &Value| {
+            h.get("path")
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
+                .unwrap_or("/")
+                .to_string()
+        };
         return path(x) == path(y) && port(x) == port(y);
     }
     if let (Some(x), Some(y)) = (a.get("tcpSocket"), b.get("tcpSocket")) {
@@ -218,13 +268,24 @@ fn probe_container(
     out: &mut Outcome,
 ) {
     let ports = declared_ports(c);
-    let known = c.get("image").and_then(Value::as_str).and_then(images::lookup);
+    let known = c
+        .get("image")
+        .and_then(Value::as_str)
+        .and_then(images::lookup);
     if role == ContainerRole::Sidecar && ports.is_empty() {
         return;
     }
     let cand = candidates(&ports, known, settings);
-    let user_r = c.get("readinessProbe").filter(|_| !enforce).filter(|p| has_handler(Some(p))).cloned();
-    let user_l = c.get("livenessProbe").filter(|_| !enforce).filter(|p| has_handler(Some(p))).cloned();
+    let user_r = c
+        .get("readinessProbe")
+        .filter(|_| !enforce)
+        .filter(|p| has_handler(Some(p)))
+        .cloned();
+    let user_l = c
+        .get("livenessProbe")
+        .filter(|_| !enforce)
+        .filter(|p| has_handler(Some(p)))
+        .cloned();
 
     if cand.readiness.is_empty() && user_r.is_none() && user_l.is_none() {
         out.warn(format!(
@@ -263,10 +324,32 @@ fn probe_container(
     };
     if user_r.is_none() {
         if let Some(r) = &readiness {
-            fill(c, "readinessProbe", Some(r), &timings(settings.readiness_initial_delay_seconds, settings.readiness_period_seconds), enforce, path, out);
+            fill(
+                c,
+                "readinessProbe",
+                Some(r),
+                &timings(
+                    settings.readiness_initial_delay_seconds,
+                    settings.readiness_period_seconds,
+                ),
+                enforce,
+                path,
+                out,
+            );
         }
     } else {
-        fill(c, "readinessProbe", None, &timings(settings.readiness_initial_delay_seconds, settings.readiness_period_seconds), false, path, out);
+        fill(
+            c,
+            "readinessProbe",
+            None,
+            &timings(
+                settings.readiness_initial_delay_seconds,
+                settings.readiness_period_seconds,
+            ),
+            false,
+            path,
+            out,
+        );
     }
     match (&user_l, &liveness) {
         (None, Some(l)) => {
@@ -293,7 +376,11 @@ fn probe_container(
 
     if let Some(seconds) = cand.startup_seconds {
         // The startup probe guards liveness, so it asks the same question.
-        let handler = c.get("livenessProbe").or(c.get("readinessProbe")).filter(|p| has_handler(Some(p))).cloned();
+        let handler = c
+            .get("livenessProbe")
+            .or(c.get("readinessProbe"))
+            .filter(|p| has_handler(Some(p)))
+            .cloned();
         let startup = Probe {
             period_seconds: Some(STARTUP_PERIOD),
             failure_threshold: Some((seconds + STARTUP_PERIOD - 1) / STARTUP_PERIOD),
@@ -311,19 +398,31 @@ fn probe_container(
 
 /// Merges a probe into the container field by field: the handler only when the probe has
 /// none (or when enforcing), timings only where missing (or differing, when enforcing).
-fn fill(c: &mut Value, key: &str, handler: Option<&Value>, timings: &Probe, enforce: bool, path: &str, out: &mut Outcome) {
+fn fill(
+    c: &mut Value,
+    key: &str,
+    handler: Option<&Value>,
+    timings: &Probe,
+    enforce: bool,
+    path: &str,
+    out: &mut Outcome,
+) {
     let Some(obj) = c.as_object_mut() else { return };
     let exists = obj.get(key).is_some_and(Value::is_object);
     if !exists && handler.is_none() {
         return;
     }
-    let probe = obj.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    let probe = obj
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
     if !probe.is_object() {
         // Not a mapping: the user's data is reported, never overwritten.
         out.warn(format!("{path}.{key} is not a mapping; left as it is"));
         return;
     }
-    let Some(p) = probe.as_object_mut() else { return };
+    let Some(p) = probe.as_object_mut() else {
+        return;
+    };
     let mut wanted = to_value(timings).as_object().cloned().unwrap_or_default();
     if let Some(h) = handler.and_then(Value::as_object) {
         let has = HANDLERS.iter().any(|k| p.contains_key(*k));
@@ -381,12 +480,20 @@ mod tests {
     fn http_readiness_and_tcp_liveness_on_the_http_port() {
         let mut c = json!({"name": "app", "image": "mcpmesh/python-runtime:0.5.3", "ports": [{"containerPort": 8080}]});
         let out = run(&mut c, &settings(Some("/health")), false);
-        assert_eq!(c["readinessProbe"]["httpGet"], json!({"path": "/health", "port": 8080}));
+        assert_eq!(
+            c["readinessProbe"]["httpGet"],
+            json!({"path": "/health", "port": 8080})
+        );
         assert_eq!(c["readinessProbe"]["initialDelaySeconds"], 10);
         assert_eq!(c["livenessProbe"]["tcpSocket"], json!({"port": 8080}));
         assert_eq!(c["livenessProbe"]["periodSeconds"], 15);
         assert!(out.results.is_empty());
-        let keys: Vec<_> = c["readinessProbe"].as_object().unwrap().keys().cloned().collect();
+        let keys: Vec<_> = c["readinessProbe"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys[0], "httpGet");
     }
 
@@ -405,13 +512,30 @@ mod tests {
     fn known_images_use_their_own_checks() {
         let mut pg = json!({"name": "db", "image": "postgres:16-alpine", "ports": [{"containerPort": 5432}]});
         run(&mut pg, &settings(None), false);
-        assert_eq!(pg["readinessProbe"]["exec"]["command"], json!(["pg_isready", "-U", "postgres", "-h", "127.0.0.1", "-p", "5432"]));
+        assert_eq!(
+            pg["readinessProbe"]["exec"]["command"],
+            json!([
+                "pg_isready",
+                "-U",
+                "postgres",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "5432"
+            ])
+        );
         assert_eq!(pg["readinessProbe"]["timeoutSeconds"], 5);
         assert_eq!(pg["livenessProbe"]["tcpSocket"]["port"], 5432);
         let mut minio = json!({"name": "minio", "image": "minio/minio:latest", "ports": [{"name": "api", "containerPort": 9000}, {"name": "console", "containerPort": 9001}]});
         run(&mut minio, &settings(None), false);
-        assert_eq!(minio["readinessProbe"]["httpGet"], json!({"path": "/minio/health/ready", "port": 9000}));
-        assert_eq!(minio["livenessProbe"]["httpGet"], json!({"path": "/minio/health/live", "port": 9000}));
+        assert_eq!(
+            minio["readinessProbe"]["httpGet"],
+            json!({"path": "/minio/health/ready", "port": 9000})
+        );
+        assert_eq!(
+            minio["livenessProbe"]["httpGet"],
+            json!({"path": "/minio/health/live", "port": 9000})
+        );
         let mut ollama = json!({"name": "ollama", "image": "ollama/ollama", "ports": [{"containerPort": 11434}]});
         run(&mut ollama, &settings(None), false);
         assert_eq!(ollama["startupProbe"]["tcpSocket"]["port"], 11434);
@@ -424,7 +548,10 @@ mod tests {
         let out = run(&mut pg, &settings(None), false);
         assert!(out.results.is_empty());
         assert!(!identical(&pg["readinessProbe"], &pg["livenessProbe"], &[]));
-        assert_eq!(pg["livenessProbe"]["exec"]["command"][4], "/var/run/postgresql");
+        assert_eq!(
+            pg["livenessProbe"]["exec"]["command"][4],
+            "/var/run/postgresql"
+        );
     }
 
     #[test]
@@ -438,7 +565,14 @@ mod tests {
             let mut c = c;
             run(&mut c, &settings(Some("/health")), false);
             if c.get("livenessProbe").is_some() {
-                assert!(!identical(&c["readinessProbe"], &c["livenessProbe"], &declared_ports(&c)), "{c}");
+                assert!(
+                    !identical(
+                        &c["readinessProbe"],
+                        &c["livenessProbe"],
+                        &declared_ports(&c)
+                    ),
+                    "{c}"
+                );
             }
         }
     }
@@ -460,7 +594,10 @@ mod tests {
         let mut c = json!({"name": "app", "image": "x", "ports": [{"name": "http", "containerPort": 8000}],
             "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}}});
         run(&mut c, &settings(Some("/health")), false);
-        assert_eq!(c["readinessProbe"]["httpGet"], json!({"path": "/ready", "port": "http"}));
+        assert_eq!(
+            c["readinessProbe"]["httpGet"],
+            json!({"path": "/ready", "port": "http"})
+        );
         assert_eq!(c["readinessProbe"]["periodSeconds"], 10);
         assert_eq!(c["livenessProbe"]["tcpSocket"]["port"], 8000);
         // The user's liveness is TCP on the only port: readiness must not repeat it.
@@ -503,7 +640,14 @@ mod tests {
     fn portless_sidecars_are_left_alone_quietly() {
         let mut c = json!({"name": "log", "image": "fluent/fluent-bit", "restartPolicy": "Always"});
         let mut out = Outcome::default();
-        probe_container(&mut c, ContainerRole::Sidecar, &settings(None), false, "c", &mut out);
+        probe_container(
+            &mut c,
+            ContainerRole::Sidecar,
+            &settings(None),
+            false,
+            "c",
+            &mut out,
+        );
         assert!(out.results.is_empty() && out.changes.is_empty());
     }
 

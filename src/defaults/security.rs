@@ -68,7 +68,10 @@ struct Hardening<'a> {
 }
 
 fn to_map<T: Serialize>(v: &T) -> Map<String, Value> {
-    serde_json::to_value(v).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default()
 }
 
 /// The same object with `name` first, as people write volumes and mounts.
@@ -83,8 +86,17 @@ fn name_first(mut m: Map<String, Value>) -> Value {
 
 /// Fills `wanted` into the mapping at `parent[key]` field by field (recursing into mappings),
 /// keeping what is there unless enforcing; records every field set.
-fn merge(parent: &mut Map<String, Value>, key: &str, wanted: Map<String, Value>, enforce: bool, path: &str, out: &mut Outcome) {
-    let slot = parent.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+fn merge(
+    parent: &mut Map<String, Value>,
+    key: &str,
+    wanted: Map<String, Value>,
+    enforce: bool,
+    path: &str,
+    out: &mut Outcome,
+) {
+    let slot = parent
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
     let Some(have) = slot.as_object_mut() else {
         out.warn(format!("{path} is not a mapping; left as it is"));
         return;
@@ -92,7 +104,9 @@ fn merge(parent: &mut Map<String, Value>, key: &str, wanted: Map<String, Value>,
     for (k, v) in wanted {
         let p = format!("{path}.{k}");
         match (have.get(&k), v) {
-            (Some(Value::Object(_)), Value::Object(inner)) => merge(have, &k, inner, enforce, &p, out),
+            (Some(Value::Object(_)), Value::Object(inner)) => {
+                merge(have, &k, inner, enforce, &p, out)
+            }
             (Some(cur), v) if !enforce || *cur == v => {}
             (_, v) => {
                 have.insert(k, v.clone());
@@ -154,20 +168,39 @@ impl Hardening<'_> {
         // A container the manifest runs as root keeps its capabilities (a root entrypoint
         // usually needs them to chown and switch users) and rules out a pod-wide runAsNonRoot.
         let runs_as_root = |c: &Value| int(c, "runAsUser").or(pod_user) == Some(0);
-        let any_root = workload::containers(spec).iter().any(|(_, _, c)| runs_as_root(c));
-        let Some(obj) = spec.as_object_mut() else { return };
+        let any_root = workload::containers(spec)
+            .iter()
+            .any(|(_, _, c)| runs_as_root(c));
+        let Some(obj) = spec.as_object_mut() else {
+            return;
+        };
 
         let pod_sc = PodSecurityContext {
             run_as_non_root: (!any_root).then_some(true),
             run_as_user: Some(self.id(self.settings.run_as_user)),
             run_as_group: Some(self.id(self.settings.run_as_group)),
             fs_group: Some(self.id(self.settings.fs_group)),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                localhost_profile: None,
+            }),
             ..Default::default()
         };
         let sc_path = format!("{}.securityContext", self.base);
-        merge(obj, "securityContext", to_map(&pod_sc), self.enforce, &sc_path, out);
-        self.check_pod(obj.get("securityContext").unwrap_or(&Value::Null), any_root, &sc_path, out);
+        merge(
+            obj,
+            "securityContext",
+            to_map(&pod_sc),
+            self.enforce,
+            &sc_path,
+            out,
+        );
+        self.check_pod(
+            obj.get("securityContext").unwrap_or(&Value::Null),
+            any_root,
+            &sc_path,
+            out,
+        );
 
         if !self.settings.needs_kubernetes_api.unwrap_or(false) {
             let key = "automountServiceAccountToken";
@@ -201,10 +234,24 @@ impl Hardening<'_> {
             let cpath = (self.container_path)(role, c);
             self.harden_container(c, root, &cpath, out);
             let user = int(c, "runAsUser").or(effective_user);
-            let known = c.get("image").and_then(Value::as_str).and_then(images::lookup);
+            // A command override runs another program from the image (pg_dump in a backup
+            // job), so the server's paths and data directory do not apply.
+            let known = c
+                .get("image")
+                .and_then(Value::as_str)
+                .and_then(images::lookup)
+                .filter(|_| c.get("command").is_none());
             let read_only = c["securityContext"]["readOnlyRootFilesystem"] == Value::Bool(true);
             if read_only {
-                self.writable_paths(c, known, &cpath, &mut names, &mut added, &mut new_volumes, out);
+                self.writable_paths(
+                    c,
+                    known,
+                    &cpath,
+                    &mut names,
+                    &mut added,
+                    &mut new_volumes,
+                    out,
+                );
             }
             if !root {
                 if let Some(k) = known {
@@ -214,7 +261,9 @@ impl Hardening<'_> {
             }
         });
         if let (false, Some(obj)) = (new_volumes.is_empty(), spec.as_object_mut()) {
-            let list = obj.entry("volumes").or_insert_with(|| Value::Array(Vec::new()));
+            let list = obj
+                .entry("volumes")
+                .or_insert_with(|| Value::Array(Vec::new()));
             if let Some(list) = list.as_array_mut() {
                 for v in new_volumes {
                     let name = v["name"].as_str().unwrap_or_default().to_string();
@@ -222,7 +271,10 @@ impl Hardening<'_> {
                     list.push(v);
                 }
             } else {
-                out.warn(format!("{}.volumes is not a list; no emptyDir volumes added", self.base));
+                out.warn(format!(
+                    "{}.volumes is not a list; no emptyDir volumes added",
+                    self.base
+                ));
             }
         }
     }
@@ -232,7 +284,9 @@ impl Hardening<'_> {
         for (field, what) in [("runAsUser", "UID"), ("runAsGroup", "GID")] {
             if let Some(id) = sc.get(field).and_then(Value::as_i64) {
                 if id == 0 {
-                    out.warn(format!("{path}.{field} is 0 (root) as written: fails Pod Security \"restricted\""));
+                    out.warn(format!(
+                        "{path}.{field} is 0 (root) as written: fails Pod Security \"restricted\""
+                    ));
                 } else if id < MIN_ID {
                     out.warn(format!(
                         "{path}.{field} is {id}: a {what} below {MIN_ID} may collide with a host account \
@@ -247,12 +301,21 @@ impl Hardening<'_> {
                  Pod Security \"restricted\""
             ));
         } else if sc.get("runAsNonRoot") == Some(&Value::Bool(false)) {
-            out.warn(format!("{path}.runAsNonRoot is false as written: fails Pod Security \"restricted\""));
+            out.warn(format!(
+                "{path}.runAsNonRoot is false as written: fails Pod Security \"restricted\""
+            ));
         }
-        if let Some(t) = sc["seccompProfile"]["type"].as_str().filter(|t| *t != "RuntimeDefault") {
+        if let Some(t) = sc["seccompProfile"]["type"]
+            .as_str()
+            .filter(|t| *t != "RuntimeDefault")
+        {
             out.warn(format!(
                 "{path}.seccompProfile.type is {t} as written: {}",
-                if t == "Unconfined" { "fails Pod Security \"restricted\"" } else { "Checkov CKV_K8S_31 accepts only RuntimeDefault" }
+                if t == "Unconfined" {
+                    "fails Pod Security \"restricted\""
+                } else {
+                    "Checkov CKV_K8S_31 accepts only RuntimeDefault"
+                }
             ));
         }
     }
@@ -263,36 +326,65 @@ impl Hardening<'_> {
         let caps = &sc["capabilities"];
         let adds = str_list(caps.get("add"));
         let privileged = sc["privileged"] == Value::Bool(true);
-        let sys_admin = adds.iter().any(|a| a.trim_start_matches("CAP_") == "SYS_ADMIN");
+        let sys_admin = adds
+            .iter()
+            .any(|a| a.trim_start_matches("CAP_") == "SYS_ADMIN");
         // The API refuses allowPrivilegeEscalation: false next to privileged or CAP_SYS_ADMIN.
         let no_escalation = !(privileged || sys_admin);
         let wanted = SecurityContext {
             allow_privilege_escalation: no_escalation.then_some(false),
-            read_only_root_filesystem: Some(self.settings.read_only_root_filesystem.unwrap_or(true)),
+            read_only_root_filesystem: Some(
+                self.settings.read_only_root_filesystem.unwrap_or(true),
+            ),
             ..Default::default()
         };
         let sc_path = format!("{path}.securityContext");
-        merge(obj, "securityContext", to_map(&wanted), self.enforce, &sc_path, out);
+        merge(
+            obj,
+            "securityContext",
+            to_map(&wanted),
+            self.enforce,
+            &sc_path,
+            out,
+        );
 
         if !root {
             // Drop ALL is added to what the manifest drops; what it adds is kept.
             let drops = str_list(caps.get("drop"));
             if !drops.iter().any(|d| d.eq_ignore_ascii_case("ALL")) {
                 // A list is appended to, so this is not a field-by-field merge.
-                let mut list: Vec<Value> = caps.get("drop").and_then(Value::as_array).cloned().unwrap_or_default();
+                let mut list: Vec<Value> = caps
+                    .get("drop")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 list.push(Value::String("ALL".into()));
-                if let Some(sc) = obj.get_mut("securityContext").and_then(Value::as_object_mut) {
-                    let caps = sc.entry("capabilities").or_insert_with(|| Value::Object(Map::new()));
+                if let Some(sc) = obj
+                    .get_mut("securityContext")
+                    .and_then(Value::as_object_mut)
+                {
+                    let caps = sc
+                        .entry("capabilities")
+                        .or_insert_with(|| Value::Object(Map::new()));
                     if let Some(caps) = caps.as_object_mut() {
                         caps.insert("drop".into(), Value::Array(list.clone()));
-                        out.set(D, format!("{sc_path}.capabilities.drop"), Value::Array(list));
+                        out.set(
+                            D,
+                            format!("{sc_path}.capabilities.drop"),
+                            Value::Array(list),
+                        );
                     } else {
-                        out.warn(format!("{sc_path}.capabilities is not a mapping; left as it is"));
+                        out.warn(format!(
+                            "{sc_path}.capabilities is not a mapping; left as it is"
+                        ));
                     }
                 }
             }
         }
-        let others: Vec<&String> = adds.iter().filter(|a| a.trim_start_matches("CAP_") != "NET_BIND_SERVICE").collect();
+        let others: Vec<&String> = adds
+            .iter()
+            .filter(|a| a.trim_start_matches("CAP_") != "NET_BIND_SERVICE")
+            .collect();
         if !others.is_empty() {
             out.warn(format!(
                 "{sc_path}.capabilities.add keeps {} as written: Pod Security \"restricted\" allows only NET_BIND_SERVICE",
@@ -306,7 +398,10 @@ impl Hardening<'_> {
         if sc["allowPrivilegeEscalation"] == Value::Bool(true) {
             out.warn(format!("{sc_path}.allowPrivilegeEscalation is true as written: fails Pod Security \"restricted\""));
         }
-        if let Some(id) = sc["runAsUser"].as_i64().filter(|id| *id != 0 && *id < MIN_ID) {
+        if let Some(id) = sc["runAsUser"]
+            .as_i64()
+            .filter(|id| *id != 0 && *id < MIN_ID)
+        {
             out.warn(format!(
                 "{sc_path}.runAsUser is {id}: a UID below {MIN_ID} may collide with a host account (kube-score, \
                  Checkov CKV_K8S_40); kept as written"
@@ -334,11 +429,19 @@ impl Hardening<'_> {
     ) {
         let mut paths: Vec<&str> = vec!["/tmp"];
         paths.extend(self.settings.writable_paths.iter().map(String::as_str));
-        paths.extend(known.into_iter().flat_map(|k| k.writable_paths.iter().copied()));
+        paths.extend(
+            known
+                .into_iter()
+                .flat_map(|k| k.writable_paths.iter().copied()),
+        );
         let Some(obj) = c.as_object_mut() else { return };
-        let mounts = obj.entry("volumeMounts").or_insert_with(|| Value::Array(Vec::new()));
+        let mounts = obj
+            .entry("volumeMounts")
+            .or_insert_with(|| Value::Array(Vec::new()));
         let Some(mounts) = mounts.as_array_mut() else {
-            out.warn(format!("{cpath}.volumeMounts is not a list; no emptyDir mounts added"));
+            out.warn(format!(
+                "{cpath}.volumeMounts is not a list; no emptyDir mounts added"
+            ));
             return;
         };
         for path in paths {
@@ -346,7 +449,10 @@ impl Hardening<'_> {
             if !path.starts_with('/') {
                 continue;
             }
-            if mounts.iter().any(|m| m["mountPath"].as_str().is_some_and(|mp| covers(mp, path))) {
+            if mounts
+                .iter()
+                .any(|m| m["mountPath"].as_str().is_some_and(|mp| covers(mp, path)))
+            {
                 continue;
             }
             let name = added.entry(path.to_string()).or_insert_with(|| {
@@ -358,11 +464,19 @@ impl Hardening<'_> {
                     n += 1;
                 }
                 names.insert(name.clone());
-                let v = Volume { name: name.clone(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() };
+                let v = Volume {
+                    name: name.clone(),
+                    empty_dir: Some(EmptyDirVolumeSource::default()),
+                    ..Default::default()
+                };
                 new_volumes.push(name_first(to_map(&v)));
                 name
             });
-            let m = VolumeMount { name: name.clone(), mount_path: path.to_string(), ..Default::default() };
+            let m = VolumeMount {
+                name: name.clone(),
+                mount_path: path.to_string(),
+                ..Default::default()
+            };
             let m = name_first(to_map(&m));
             out.set(D, format!("{cpath}.volumeMounts[name={name}]"), m.clone());
             mounts.push(m);
@@ -373,22 +487,39 @@ impl Hardening<'_> {
     }
 
     /// Moves a data directory that is a volume's root into a subdirectory the program can own.
-    fn data_dir(&self, c: &mut Value, k: &KnownImage, user: Option<i64>, cpath: &str, out: &mut Outcome) {
+    fn data_dir(
+        &self,
+        c: &mut Value,
+        k: &KnownImage,
+        user: Option<i64>,
+        cpath: &str,
+        out: &mut Outcome,
+    ) {
         let Some(dd) = k.data_dir else { return };
-        let env_set = c["env"].as_array().into_iter().flatten().any(|e| e["name"] == dd.env);
-        let mounted_at_root = c["volumeMounts"]
+        let env_set = c["env"]
             .as_array()
             .into_iter()
             .flatten()
-            .any(|m| m["mountPath"].as_str().is_some_and(|mp| normalise(mp) == dd.default));
+            .any(|e| e["name"] == dd.env);
+        let mounted_at_root = c["volumeMounts"].as_array().into_iter().flatten().any(|m| {
+            m["mountPath"]
+                .as_str()
+                .is_some_and(|mp| normalise(mp) == dd.default)
+        });
         if env_set || !mounted_at_root {
             return;
         }
         let value = format!("{}/{}", dd.default, dd.subdir);
         let Some(obj) = c.as_object_mut() else { return };
         let env = obj.entry("env").or_insert_with(|| Value::Array(Vec::new()));
-        let Some(env) = env.as_array_mut() else { return };
-        let var = to_map(&EnvVar { name: dd.env.into(), value: Some(value.clone()), value_from: None });
+        let Some(env) = env.as_array_mut() else {
+            return;
+        };
+        let var = to_map(&EnvVar {
+            name: dd.env.into(),
+            value: Some(value.clone()),
+            value_from: None,
+        });
         let var = name_first(var);
         env.push(var.clone());
         out.set(D, format!("{cpath}.env[name={}]", dd.env), var);
@@ -406,7 +537,13 @@ impl Hardening<'_> {
     }
 
     /// What stops an image from running as a non-root UID: ports below 1024, mounts under /root.
-    fn check_non_root_fit(&self, c: &Value, known: Option<&KnownImage>, cpath: &str, out: &mut Outcome) {
+    fn check_non_root_fit(
+        &self,
+        c: &Value,
+        known: Option<&KnownImage>,
+        cpath: &str,
+        out: &mut Outcome,
+    ) {
         let low: Vec<i64> = c["ports"]
             .as_array()
             .into_iter()
@@ -415,12 +552,19 @@ impl Hardening<'_> {
             .filter(|p| *p < 1024)
             .collect();
         let note = known.and_then(|k| k.hardening_note);
-        let default_low = known.and_then(|k| k.port).is_some_and(|p| p < 1024) && c["ports"].as_array().is_none_or(Vec::is_empty);
+        let default_low = known.and_then(|k| k.port).is_some_and(|p| p < 1024)
+            && c["ports"].as_array().is_none_or(Vec::is_empty);
         if !low.is_empty() || default_low {
             let ports = if low.is_empty() {
                 "a port below 1024 by default".to_string()
             } else {
-                format!("port {}", low.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
+                format!(
+                    "port {}",
+                    low.iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             };
             out.warn(format!(
                 "{cpath} listens on {ports}: a non-root UID cannot bind ports below 1024 unless the runtime \
@@ -452,13 +596,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn run_with(spec: &mut Value, settings: &SecuritySettings, enforce: bool, claims: &[&str]) -> Outcome {
+    fn run_with(
+        spec: &mut Value,
+        settings: &SecuritySettings,
+        enforce: bool,
+        claims: &[&str],
+    ) -> Outcome {
         let mut out = Outcome::default();
         let h = Hardening {
             settings,
             enforce,
             base: "spec".into(),
-            container_path: &|role, c| format!("spec.{}[name={}]", role.field(), c["name"].as_str().unwrap_or("?")),
+            container_path: &|role, c| {
+                format!(
+                    "spec.{}[name={}]",
+                    role.field(),
+                    c["name"].as_str().unwrap_or("?")
+                )
+            },
             wants: &|c| c["name"] != "skipped",
         };
         let claims: Vec<String> = claims.iter().map(|s| s.to_string()).collect();
@@ -485,7 +640,10 @@ mod tests {
             c["securityContext"],
             json!({"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}})
         );
-        assert_eq!(c["volumeMounts"], json!([{"name": "tmp", "mountPath": "/tmp"}]));
+        assert_eq!(
+            c["volumeMounts"],
+            json!([{"name": "tmp", "mountPath": "/tmp"}])
+        );
         assert_eq!(spec["volumes"], json!([{"name": "tmp", "emptyDir": {}}]));
         assert!(out.results.is_empty(), "{:?}", out.results);
     }
@@ -498,7 +656,10 @@ mod tests {
         let out = run(&mut spec);
         assert_eq!(spec["securityContext"]["runAsUser"], 999);
         let sc = &spec["containers"][0]["securityContext"];
-        assert_eq!(sc["capabilities"], json!({"add": ["NET_BIND_SERVICE"], "drop": ["NET_RAW", "ALL"]}));
+        assert_eq!(
+            sc["capabilities"],
+            json!({"add": ["NET_BIND_SERVICE"], "drop": ["NET_RAW", "ALL"]})
+        );
         assert_eq!(sc["readOnlyRootFilesystem"], false);
         // A writable root filesystem needs no emptyDirs.
         assert!(spec["containers"][0].get("volumeMounts").is_none());
@@ -513,23 +674,36 @@ mod tests {
         run_with(&mut spec, &SecuritySettings::default(), true, &[]);
         assert_eq!(spec["securityContext"]["runAsUser"], 10001);
         assert_eq!(spec["automountServiceAccountToken"], false);
-        assert_eq!(spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(
+            spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+            true
+        );
     }
 
     #[test]
     fn root_containers_keep_capabilities_and_block_run_as_non_root() {
-        let mut spec = json!({"containers": [{"name": "app", "securityContext": {"runAsUser": 0}}]});
+        let mut spec =
+            json!({"containers": [{"name": "app", "securityContext": {"runAsUser": 0}}]});
         let out = run(&mut spec);
         assert!(spec["securityContext"].get("runAsNonRoot").is_none());
-        assert!(spec["containers"][0]["securityContext"].get("capabilities").is_none());
+        assert!(
+            spec["containers"][0]["securityContext"]
+                .get("capabilities")
+                .is_none()
+        );
         assert!(out.results.len() >= 2);
     }
 
     #[test]
     fn privileged_gets_no_conflicting_allow_privilege_escalation() {
-        let mut spec = json!({"containers": [{"name": "app", "securityContext": {"privileged": true}}]});
+        let mut spec =
+            json!({"containers": [{"name": "app", "securityContext": {"privileged": true}}]});
         let out = run(&mut spec);
-        assert!(spec["containers"][0]["securityContext"].get("allowPrivilegeEscalation").is_none());
+        assert!(
+            spec["containers"][0]["securityContext"]
+                .get("allowPrivilegeEscalation")
+                .is_none()
+        );
         assert!(out.results.iter().any(|r| r.message.contains("privileged")));
     }
 
@@ -540,14 +714,40 @@ mod tests {
             "initContainers": [{"name": "init", "image": "busybox"}],
             "containers": [{"name": "db", "image": "postgres:16-alpine",
                 "volumeMounts": [{"name": "cfg", "mountPath": "/tmp/conf"}, {"name": "data", "mountPath": "/var/lib/postgresql/data"}]}]});
-        run_with(&mut spec, &SecuritySettings::default(), false, &["data", "var-run-postgresql"]);
-        let names: Vec<_> = spec["volumes"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+        run_with(
+            &mut spec,
+            &SecuritySettings::default(),
+            false,
+            &["data", "var-run-postgresql"],
+        );
+        let names: Vec<_> = spec["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["tmp", "tmp-2", "var-run-postgresql-2"]);
         let mounts = &spec["containers"][0]["volumeMounts"];
-        let paths: Vec<_> = mounts.as_array().unwrap().iter().map(|m| m["mountPath"].as_str().unwrap()).collect();
-        assert_eq!(paths, ["/tmp/conf", "/var/lib/postgresql/data", "/tmp", "/var/run/postgresql"]);
+        let paths: Vec<_> = mounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["mountPath"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/tmp/conf",
+                "/var/lib/postgresql/data",
+                "/tmp",
+                "/var/run/postgresql"
+            ]
+        );
         // The init container shares the pod's /tmp emptyDir.
-        assert_eq!(spec["initContainers"][0]["volumeMounts"][0]["name"], "tmp-2");
+        assert_eq!(
+            spec["initContainers"][0]["volumeMounts"][0]["name"],
+            "tmp-2"
+        );
     }
 
     #[test]
@@ -555,7 +755,10 @@ mod tests {
         let mut spec = json!({"containers": [{"name": "db", "image": "postgres:16-alpine",
             "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql/data/"}]}]});
         let out = run_with(&mut spec, &SecuritySettings::default(), false, &["data"]);
-        assert_eq!(spec["containers"][0]["env"], json!([{"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"}]));
+        assert_eq!(
+            spec["containers"][0]["env"],
+            json!([{"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"}])
+        );
         assert!(out.results.iter().any(|r| r.message.contains("PGDATA")));
         // A PGDATA the user set is theirs.
         let mut spec = json!({"containers": [{"name": "db", "image": "postgres:16", "env": [{"name": "PGDATA", "value": "/var/lib/postgresql/data"}],
@@ -568,16 +771,29 @@ mod tests {
     fn nginx_on_port_80_and_ollama_under_root_get_warnings() {
         let mut spec = json!({"containers": [{"name": "gw", "image": "openresty/openresty:1.25", "ports": [{"containerPort": 80}]}]});
         let out = run(&mut spec);
-        assert!(out.results.iter().any(|r| r.message.contains("port 80") && r.message.contains("listen")), "{:?}", out.results);
+        assert!(
+            out.results
+                .iter()
+                .any(|r| r.message.contains("port 80") && r.message.contains("listen")),
+            "{:?}",
+            out.results
+        );
         let mut spec = json!({"containers": [{"name": "ollama", "image": "ollama/ollama", "ports": [{"containerPort": 11434}],
             "volumeMounts": [{"name": "models", "mountPath": "/root/.ollama"}]}]});
         let out = run(&mut spec);
-        assert!(out.results.iter().any(|r| r.message.contains("/.ollama")), "{:?}", out.results);
+        assert!(
+            out.results.iter().any(|r| r.message.contains("/.ollama")),
+            "{:?}",
+            out.results
+        );
     }
 
     #[test]
     fn needs_kubernetes_api_keeps_the_token_and_opted_out_containers_are_untouched() {
-        let s = SecuritySettings { needs_kubernetes_api: Some(true), ..Default::default() };
+        let s = SecuritySettings {
+            needs_kubernetes_api: Some(true),
+            ..Default::default()
+        };
         let mut spec = json!({"containers": [{"name": "skipped"}]});
         run_with(&mut spec, &s, false, &[]);
         assert!(spec.get("automountServiceAccountToken").is_none());
