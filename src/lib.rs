@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod defaults;
 pub mod graph;
+pub mod images;
 pub mod inventory;
 pub mod krm;
 pub mod optout;

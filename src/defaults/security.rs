@@ -1,7 +1,822 @@
-//! TODO(security): being written.
+//! A securityContext that passes Pod Security "restricted" and the usual checkers (non-root
+//! with UID/GID >= 10000, fsGroup for volumes, seccomp RuntimeDefault, no privilege escalation,
+//! all capabilities dropped, read-only root filesystem), plus what keeps real images running
+//! that way: an emptyDir for every path the program writes (/tmp always, the class's paths,
+//! the known paths of well-known images), PostgreSQL's data directory moved off the volume
+//! root, and warnings where an image cannot run hardened as configured. The service-account
+//! token is not mounted unless the class says the workload talks to the API.
+//!
+//! Fill, never fight: a field the manifest set is kept (unless `enforce: [security]`), with a
+//! warning when it fails the restricted profile.
 
-use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+
+use k8s_openapi::api::core::v1::{
+    EmptyDirVolumeSource, EnvVar, PodSecurityContext, SeccompProfile, SecurityContext, Volume,
+    VolumeMount,
+};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::{Outcome, WorkloadCtx};
+use crate::config::{DefaultKind, SecuritySettings};
+use crate::images::{self, KnownImage};
+use crate::workload::{self, ContainerRole};
 
-pub fn apply(_ctx: &WorkloadCtx, _item: &mut Value, _out: &mut Outcome) {}
+const D: DefaultKind = DefaultKind::Security;
+/// UID, GID and fsGroup when the class sets none.
+pub const DEFAULT_ID: i64 = 10001;
+/// kube-score and Checkov (CKV_K8S_40) want IDs at or above this, clear of host users.
+pub const MIN_ID: i64 = 10000;
+
+pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
+    if !ctx.wants(D) {
+        return;
+    }
+    let kind = ctx.kind;
+    // A StatefulSet's claim templates name pod volumes too.
+    let claims: Vec<String> = if kind.group == "apps" && kind.kind == "StatefulSet" {
+        item["spec"]["volumeClaimTemplates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["metadata"]["name"].as_str().map(str::to_string))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let Some(spec) = workload::pod_spec_mut(item, kind) else {
+        return;
+    };
+    let h = Hardening {
+        settings: &ctx.class.spec.security,
+        enforce: ctx.enforces(D),
+        base: kind.pod_spec_path(),
+        container_path: &|role, c| workload::container_path(kind, role, c),
+        wants: &|c| ctx.wants_container(D, c),
+    };
+    h.harden(spec, &claims, out);
+}
+
+struct Hardening<'a> {
+    settings: &'a SecuritySettings,
+    enforce: bool,
+    /// Dotted path of the pod spec.
+    base: String,
+    container_path: &'a dyn Fn(ContainerRole, &Value) -> String,
+    wants: &'a dyn Fn(&Value) -> bool,
+}
+
+fn to_map<T: Serialize>(v: &T) -> Map<String, Value> {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default()
+}
+
+/// The same object with `name` first, as people write volumes and mounts.
+fn name_first(mut m: Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    if let Some(n) = m.remove("name") {
+        out.insert("name".into(), n);
+    }
+    out.extend(m);
+    Value::Object(out)
+}
+
+/// Fills `wanted` into the mapping at `parent[key]` field by field (recursing into mappings),
+/// keeping what is there unless enforcing; records every field set.
+fn merge(
+    parent: &mut Map<String, Value>,
+    key: &str,
+    wanted: Map<String, Value>,
+    enforce: bool,
+    path: &str,
+    out: &mut Outcome,
+) {
+    let slot = parent
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Some(have) = slot.as_object_mut() else {
+        out.warn(format!("{path} is not a mapping; left as it is"));
+        return;
+    };
+    for (k, v) in wanted {
+        let p = format!("{path}.{k}");
+        match (have.get(&k), v) {
+            (Some(Value::Object(_)), Value::Object(inner)) => {
+                merge(have, &k, inner, enforce, &p, out)
+            }
+            (Some(cur), v) if !enforce || *cur == v => {}
+            (_, v) => {
+                have.insert(k, v.clone());
+                out.set(D, p, v);
+            }
+        }
+    }
+    if have.is_empty() {
+        parent.remove(key);
+    }
+}
+
+fn int(v: &Value, k: &str) -> Option<i64> {
+    v.get("securityContext")?.get(k)?.as_i64()
+}
+
+fn str_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+fn normalise(path: &str) -> &str {
+    let t = path.trim_end_matches('/');
+    if t.is_empty() { "/" } else { t }
+}
+
+/// True when a mount at `mount` already makes `path` its own (the same path or inside it).
+fn covers(mount: &str, path: &str) -> bool {
+    let (m, p) = (normalise(mount), normalise(path));
+    m == p || m == "/" || p.strip_prefix(m).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// A volume name for a path: a DNS-1123 label (`/var/run/postgresql` -> `var-run-postgresql`).
+fn slug(path: &str) -> String {
+    let mut s = String::new();
+    for ch in path.chars() {
+        if ch.is_ascii_alphanumeric() {
+            s.push(ch.to_ascii_lowercase());
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    let s = s.trim_end_matches('-');
+    let s: String = s.chars().take(56).collect();
+    let s = s.trim_end_matches('-').to_string();
+    if s.is_empty() { "root".into() } else { s }
+}
+
+impl Hardening<'_> {
+    fn id(&self, v: Option<i64>) -> i64 {
+        v.unwrap_or(DEFAULT_ID)
+    }
+
+    fn harden(&self, spec: &mut Value, claims: &[String], out: &mut Outcome) {
+        let pod_user = int(spec, "runAsUser");
+        // A container the manifest runs as root keeps its capabilities (a root entrypoint
+        // usually needs them to chown and switch users) and rules out a pod-wide runAsNonRoot.
+        let runs_as_root = |c: &Value| int(c, "runAsUser").or(pod_user) == Some(0);
+        let any_root = workload::containers(spec)
+            .iter()
+            .any(|(_, _, c)| runs_as_root(c));
+        let Some(obj) = spec.as_object_mut() else {
+            return;
+        };
+
+        let pod_sc = PodSecurityContext {
+            run_as_non_root: (!any_root).then_some(true),
+            run_as_user: Some(self.id(self.settings.run_as_user)),
+            run_as_group: Some(self.id(self.settings.run_as_group)),
+            fs_group: Some(self.id(self.settings.fs_group)),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                localhost_profile: None,
+            }),
+            ..Default::default()
+        };
+        let sc_path = format!("{}.securityContext", self.base);
+        merge(
+            obj,
+            "securityContext",
+            to_map(&pod_sc),
+            self.enforce,
+            &sc_path,
+            out,
+        );
+        self.check_pod(
+            obj.get("securityContext").unwrap_or(&Value::Null),
+            any_root,
+            &sc_path,
+            out,
+        );
+
+        if !self.settings.needs_kubernetes_api.unwrap_or(false) {
+            let key = "automountServiceAccountToken";
+            if !obj.contains_key(key) || (self.enforce && obj[key] != Value::Bool(false)) {
+                obj.insert(key.into(), Value::Bool(false));
+                out.set(D, format!("{}.{key}", self.base), Value::Bool(false));
+            }
+        }
+
+        let effective_user = obj
+            .get("securityContext")
+            .and_then(|s| s.get("runAsUser"))
+            .and_then(Value::as_i64);
+        let mut names: HashSet<String> = obj
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["name"].as_str().map(str::to_string))
+            .chain(claims.iter().cloned())
+            .collect();
+        // Paths given an emptyDir in this run, shared by the containers that need them.
+        let mut added: HashMap<String, String> = HashMap::new();
+        let mut new_volumes: Vec<Value> = Vec::new();
+
+        workload::for_each_container_mut(spec, |role, c| {
+            if !(self.wants)(c) {
+                return;
+            }
+            let root = int(c, "runAsUser").or(effective_user) == Some(0);
+            let cpath = (self.container_path)(role, c);
+            self.harden_container(c, root, &cpath, out);
+            let user = int(c, "runAsUser").or(effective_user);
+            // A command override runs another program from the image (pg_dump in a backup
+            // job), so the server's paths and data directory do not apply.
+            let known = c
+                .get("image")
+                .and_then(Value::as_str)
+                .and_then(images::lookup)
+                .filter(|_| c.get("command").is_none());
+            let read_only = c["securityContext"]["readOnlyRootFilesystem"] == Value::Bool(true);
+            if read_only {
+                self.writable_paths(
+                    c,
+                    known,
+                    &cpath,
+                    &mut names,
+                    &mut added,
+                    &mut new_volumes,
+                    out,
+                );
+            }
+            if !root {
+                if let Some(k) = known {
+                    self.data_dir(c, k, user, &cpath, out);
+                }
+                self.check_non_root_fit(c, known, &cpath, out);
+            }
+        });
+        if let (false, Some(obj)) = (new_volumes.is_empty(), spec.as_object_mut()) {
+            let list = obj
+                .entry("volumes")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(list) = list.as_array_mut() {
+                for v in new_volumes {
+                    let name = v["name"].as_str().unwrap_or_default().to_string();
+                    out.set(D, format!("{}.volumes[name={name}]", self.base), v.clone());
+                    list.push(v);
+                }
+            } else {
+                out.warn(format!(
+                    "{}.volumes is not a list; no emptyDir volumes added",
+                    self.base
+                ));
+            }
+        }
+    }
+
+    /// Warns about pod-level values that fail the restricted profile or the UID checks.
+    fn check_pod(&self, sc: &Value, any_root: bool, path: &str, out: &mut Outcome) {
+        for (field, what) in [("runAsUser", "UID"), ("runAsGroup", "GID")] {
+            if let Some(id) = sc.get(field).and_then(Value::as_i64) {
+                if id == 0 {
+                    out.warn(format!(
+                        "{path}.{field} is 0 (root) as written: fails Pod Security \"restricted\""
+                    ));
+                } else if id < MIN_ID {
+                    out.warn(format!(
+                        "{path}.{field} is {id}: a {what} below {MIN_ID} may collide with a host account \
+                         (kube-score, Checkov CKV_K8S_40); kept as written"
+                    ));
+                }
+            }
+        }
+        if any_root {
+            out.warn(format!(
+                "{path}: a container runs as root (runAsUser 0) as written, so runAsNonRoot is not set: fails \
+                 Pod Security \"restricted\""
+            ));
+        } else if sc.get("runAsNonRoot") == Some(&Value::Bool(false)) {
+            out.warn(format!(
+                "{path}.runAsNonRoot is false as written: fails Pod Security \"restricted\""
+            ));
+        }
+        if let Some(t) = sc["seccompProfile"]["type"]
+            .as_str()
+            .filter(|t| *t != "RuntimeDefault")
+        {
+            out.warn(format!(
+                "{path}.seccompProfile.type is {t} as written: {}",
+                if t == "Unconfined" {
+                    "fails Pod Security \"restricted\""
+                } else {
+                    "Checkov CKV_K8S_31 accepts only RuntimeDefault"
+                }
+            ));
+        }
+    }
+
+    fn harden_container(&self, c: &mut Value, root: bool, path: &str, out: &mut Outcome) {
+        let Some(obj) = c.as_object_mut() else { return };
+        let sc = obj.get("securityContext").cloned().unwrap_or(Value::Null);
+        let caps = &sc["capabilities"];
+        let adds = str_list(caps.get("add"));
+        let privileged = sc["privileged"] == Value::Bool(true);
+        let sys_admin = adds
+            .iter()
+            .any(|a| a.trim_start_matches("CAP_") == "SYS_ADMIN");
+        // The API refuses allowPrivilegeEscalation: false next to privileged or CAP_SYS_ADMIN.
+        let no_escalation = !(privileged || sys_admin);
+        let wanted = SecurityContext {
+            allow_privilege_escalation: no_escalation.then_some(false),
+            read_only_root_filesystem: Some(
+                self.settings.read_only_root_filesystem.unwrap_or(true),
+            ),
+            ..Default::default()
+        };
+        let sc_path = format!("{path}.securityContext");
+        merge(
+            obj,
+            "securityContext",
+            to_map(&wanted),
+            self.enforce,
+            &sc_path,
+            out,
+        );
+
+        if !root {
+            // Drop ALL is added to what the manifest drops; what it adds is kept.
+            let drops = str_list(caps.get("drop"));
+            if !drops.iter().any(|d| d.eq_ignore_ascii_case("ALL")) {
+                // A list is appended to, so this is not a field-by-field merge.
+                let mut list: Vec<Value> = caps
+                    .get("drop")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                list.push(Value::String("ALL".into()));
+                if let Some(sc) = obj
+                    .get_mut("securityContext")
+                    .and_then(Value::as_object_mut)
+                {
+                    let caps = sc
+                        .entry("capabilities")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(caps) = caps.as_object_mut() {
+                        caps.insert("drop".into(), Value::Array(list.clone()));
+                        out.set(
+                            D,
+                            format!("{sc_path}.capabilities.drop"),
+                            Value::Array(list),
+                        );
+                    } else {
+                        out.warn(format!(
+                            "{sc_path}.capabilities is not a mapping; left as it is"
+                        ));
+                    }
+                }
+            }
+        }
+        let others: Vec<&String> = adds
+            .iter()
+            .filter(|a| a.trim_start_matches("CAP_") != "NET_BIND_SERVICE")
+            .collect();
+        if !others.is_empty() {
+            out.warn(format!(
+                "{sc_path}.capabilities.add keeps {} as written: Pod Security \"restricted\" allows only NET_BIND_SERVICE",
+                others.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if privileged {
+            out.warn(format!("{sc_path}.privileged is true as written: fails Pod Security \"baseline\" and \"restricted\""));
+        }
+        let sc = &obj["securityContext"];
+        if sc["allowPrivilegeEscalation"] == Value::Bool(true) {
+            out.warn(format!("{sc_path}.allowPrivilegeEscalation is true as written: fails Pod Security \"restricted\""));
+        }
+        if let Some(id) = sc["runAsUser"]
+            .as_i64()
+            .filter(|id| *id != 0 && *id < MIN_ID)
+        {
+            out.warn(format!(
+                "{sc_path}.runAsUser is {id}: a UID below {MIN_ID} may collide with a host account (kube-score, \
+                 Checkov CKV_K8S_40); kept as written"
+            ));
+        }
+        if root {
+            out.warn(format!(
+                "{path} runs as root (runAsUser 0) as written: fails Pod Security \"restricted\"; its capabilities \
+                 are left as they are because a root entrypoint usually needs them"
+            ));
+        }
+    }
+
+    /// An emptyDir for every path the container writes that no volume covers yet.
+    #[allow(clippy::too_many_arguments)]
+    fn writable_paths(
+        &self,
+        c: &mut Value,
+        known: Option<&KnownImage>,
+        cpath: &str,
+        names: &mut HashSet<String>,
+        added: &mut HashMap<String, String>,
+        new_volumes: &mut Vec<Value>,
+        out: &mut Outcome,
+    ) {
+        let mut paths: Vec<&str> = vec!["/tmp"];
+        paths.extend(self.settings.writable_paths.iter().map(String::as_str));
+        paths.extend(
+            known
+                .into_iter()
+                .flat_map(|k| k.writable_paths.iter().copied()),
+        );
+        let Some(obj) = c.as_object_mut() else { return };
+        let mounts = obj
+            .entry("volumeMounts")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        let Some(mounts) = mounts.as_array_mut() else {
+            out.warn(format!(
+                "{cpath}.volumeMounts is not a list; no emptyDir mounts added"
+            ));
+            return;
+        };
+        for path in paths {
+            let path = normalise(path);
+            if !path.starts_with('/') {
+                continue;
+            }
+            if mounts
+                .iter()
+                .any(|m| m["mountPath"].as_str().is_some_and(|mp| covers(mp, path)))
+            {
+                continue;
+            }
+            let name = added.entry(path.to_string()).or_insert_with(|| {
+                let base = slug(path);
+                let mut name = base.clone();
+                let mut n = 2;
+                while names.contains(&name) {
+                    name = format!("{base}-{n}");
+                    n += 1;
+                }
+                names.insert(name.clone());
+                let v = Volume {
+                    name: name.clone(),
+                    empty_dir: Some(EmptyDirVolumeSource::default()),
+                    ..Default::default()
+                };
+                new_volumes.push(name_first(to_map(&v)));
+                name
+            });
+            let m = VolumeMount {
+                name: name.clone(),
+                mount_path: path.to_string(),
+                ..Default::default()
+            };
+            let m = name_first(to_map(&m));
+            out.set(D, format!("{cpath}.volumeMounts[name={name}]"), m.clone());
+            mounts.push(m);
+        }
+        if mounts.is_empty() {
+            obj.remove("volumeMounts");
+        }
+    }
+
+    /// Moves a data directory that is a volume's root into a subdirectory the program can own.
+    fn data_dir(
+        &self,
+        c: &mut Value,
+        k: &KnownImage,
+        user: Option<i64>,
+        cpath: &str,
+        out: &mut Outcome,
+    ) {
+        let Some(dd) = k.data_dir else { return };
+        let env_set = c["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["name"] == dd.env);
+        let mounted_at_root = c["volumeMounts"].as_array().into_iter().flatten().any(|m| {
+            m["mountPath"]
+                .as_str()
+                .is_some_and(|mp| normalise(mp) == dd.default)
+        });
+        if env_set || !mounted_at_root {
+            return;
+        }
+        let value = format!("{}/{}", dd.default, dd.subdir);
+        let Some(obj) = c.as_object_mut() else { return };
+        let env = obj.entry("env").or_insert_with(|| Value::Array(Vec::new()));
+        let Some(env) = env.as_array_mut() else {
+            return;
+        };
+        let var = to_map(&EnvVar {
+            name: dd.env.into(),
+            value: Some(value.clone()),
+            value_from: None,
+        });
+        let var = name_first(var);
+        env.push(var.clone());
+        out.set(D, format!("{cpath}.env[name={}]", dd.env), var);
+        out.warn(format!(
+            "{cpath}: set {}={value}: running as UID {} {} cannot take ownership of the volume's root \
+             directory (it belongs to root) but can create and own a subdirectory, writable through fsGroup. \
+             A database already initialised at the volume's root must be moved into {}/ first, or set {} in env \
+             yourself",
+            dd.env,
+            user.unwrap_or(DEFAULT_ID),
+            k.name,
+            dd.subdir,
+            dd.env
+        ));
+    }
+
+    /// What stops an image from running as a non-root UID: ports below 1024, mounts under /root.
+    fn check_non_root_fit(
+        &self,
+        c: &Value,
+        known: Option<&KnownImage>,
+        cpath: &str,
+        out: &mut Outcome,
+    ) {
+        let low: Vec<i64> = c["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["containerPort"].as_i64())
+            .filter(|p| *p < 1024)
+            .collect();
+        let note = known.and_then(|k| k.hardening_note);
+        let default_low = known.and_then(|k| k.port).is_some_and(|p| p < 1024)
+            && c["ports"].as_array().is_none_or(Vec::is_empty);
+        if !low.is_empty() || default_low {
+            let ports = if low.is_empty() {
+                "a port below 1024 by default".to_string()
+            } else {
+                format!(
+                    "port {}",
+                    low.iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            out.warn(format!(
+                "{cpath} listens on {ports}: a non-root UID cannot bind ports below 1024 unless the runtime \
+                 allows unprivileged ports; {}",
+                note.unwrap_or("configure the program to listen on a port above 1024 and update the containerPort and Service targetPort")
+            ));
+            return;
+        }
+        let under_root: Vec<&str> = c["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["mountPath"].as_str())
+            .filter(|mp| covers("/root", mp))
+            .collect();
+        if !under_root.is_empty() {
+            out.warn(format!(
+                "{cpath} mounts {} under /root, which is mode 0700 and owned by root in most images: a non-root UID \
+                 cannot reach it; {}",
+                under_root.join(", "),
+                note.unwrap_or("mount it outside /root")
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run_with(
+        spec: &mut Value,
+        settings: &SecuritySettings,
+        enforce: bool,
+        claims: &[&str],
+    ) -> Outcome {
+        let mut out = Outcome::default();
+        let h = Hardening {
+            settings,
+            enforce,
+            base: "spec".into(),
+            container_path: &|role, c| {
+                format!(
+                    "spec.{}[name={}]",
+                    role.field(),
+                    c["name"].as_str().unwrap_or("?")
+                )
+            },
+            wants: &|c| c["name"] != "skipped",
+        };
+        let claims: Vec<String> = claims.iter().map(|s| s.to_string()).collect();
+        h.harden(spec, &claims, &mut out);
+        out
+    }
+
+    fn run(spec: &mut Value) -> Outcome {
+        run_with(spec, &SecuritySettings::default(), false, &[])
+    }
+
+    #[test]
+    fn fresh_pod_gets_the_restricted_profile() {
+        let mut spec = json!({"containers": [{"name": "app", "image": "acme/app:1"}]});
+        let out = run(&mut spec);
+        assert_eq!(
+            spec["securityContext"],
+            json!({"fsGroup": 10001, "runAsGroup": 10001, "runAsNonRoot": true, "runAsUser": 10001,
+                   "seccompProfile": {"type": "RuntimeDefault"}})
+        );
+        assert_eq!(spec["automountServiceAccountToken"], false);
+        let c = &spec["containers"][0];
+        assert_eq!(
+            c["securityContext"],
+            json!({"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}})
+        );
+        assert_eq!(
+            c["volumeMounts"],
+            json!([{"name": "tmp", "mountPath": "/tmp"}])
+        );
+        assert_eq!(spec["volumes"], json!([{"name": "tmp", "emptyDir": {}}]));
+        assert!(out.results.is_empty(), "{:?}", out.results);
+    }
+
+    #[test]
+    fn user_values_win_with_warnings() {
+        let mut spec = json!({"securityContext": {"runAsUser": 999},
+            "containers": [{"name": "app", "image": "acme/app:1",
+              "securityContext": {"capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["NET_RAW"]}, "readOnlyRootFilesystem": false}}]});
+        let out = run(&mut spec);
+        assert_eq!(spec["securityContext"]["runAsUser"], 999);
+        let sc = &spec["containers"][0]["securityContext"];
+        assert_eq!(
+            sc["capabilities"],
+            json!({"add": ["NET_BIND_SERVICE"], "drop": ["NET_RAW", "ALL"]})
+        );
+        assert_eq!(sc["readOnlyRootFilesystem"], false);
+        // A writable root filesystem needs no emptyDirs.
+        assert!(spec["containers"][0].get("volumeMounts").is_none());
+        assert_eq!(out.results.len(), 1, "{:?}", out.results);
+        assert!(out.results[0].message.contains("999"));
+    }
+
+    #[test]
+    fn enforce_overwrites() {
+        let mut spec = json!({"securityContext": {"runAsUser": 999}, "automountServiceAccountToken": true,
+            "containers": [{"name": "app", "securityContext": {"readOnlyRootFilesystem": false}}]});
+        run_with(&mut spec, &SecuritySettings::default(), true, &[]);
+        assert_eq!(spec["securityContext"]["runAsUser"], 10001);
+        assert_eq!(spec["automountServiceAccountToken"], false);
+        assert_eq!(
+            spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+            true
+        );
+    }
+
+    #[test]
+    fn root_containers_keep_capabilities_and_block_run_as_non_root() {
+        let mut spec =
+            json!({"containers": [{"name": "app", "securityContext": {"runAsUser": 0}}]});
+        let out = run(&mut spec);
+        assert!(spec["securityContext"].get("runAsNonRoot").is_none());
+        assert!(
+            spec["containers"][0]["securityContext"]
+                .get("capabilities")
+                .is_none()
+        );
+        assert!(out.results.len() >= 2);
+    }
+
+    #[test]
+    fn privileged_gets_no_conflicting_allow_privilege_escalation() {
+        let mut spec =
+            json!({"containers": [{"name": "app", "securityContext": {"privileged": true}}]});
+        let out = run(&mut spec);
+        assert!(
+            spec["containers"][0]["securityContext"]
+                .get("allowPrivilegeEscalation")
+                .is_none()
+        );
+        assert!(out.results.iter().any(|r| r.message.contains("privileged")));
+    }
+
+    #[test]
+    fn emptydirs_skip_mounted_paths_and_avoid_name_collisions() {
+        let mut spec = json!({
+            "volumes": [{"name": "tmp", "configMap": {"name": "x"}}],
+            "initContainers": [{"name": "init", "image": "busybox"}],
+            "containers": [{"name": "db", "image": "postgres:16-alpine",
+                "volumeMounts": [{"name": "cfg", "mountPath": "/tmp/conf"}, {"name": "data", "mountPath": "/var/lib/postgresql/data"}]}]});
+        run_with(
+            &mut spec,
+            &SecuritySettings::default(),
+            false,
+            &["data", "var-run-postgresql"],
+        );
+        let names: Vec<_> = spec["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["tmp", "tmp-2", "var-run-postgresql-2"]);
+        let mounts = &spec["containers"][0]["volumeMounts"];
+        let paths: Vec<_> = mounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["mountPath"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/tmp/conf",
+                "/var/lib/postgresql/data",
+                "/tmp",
+                "/var/run/postgresql"
+            ]
+        );
+        // The init container shares the pod's /tmp emptyDir.
+        assert_eq!(
+            spec["initContainers"][0]["volumeMounts"][0]["name"],
+            "tmp-2"
+        );
+    }
+
+    #[test]
+    fn postgres_data_moves_off_the_volume_root() {
+        let mut spec = json!({"containers": [{"name": "db", "image": "postgres:16-alpine",
+            "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql/data/"}]}]});
+        let out = run_with(&mut spec, &SecuritySettings::default(), false, &["data"]);
+        assert_eq!(
+            spec["containers"][0]["env"],
+            json!([{"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"}])
+        );
+        assert!(out.results.iter().any(|r| r.message.contains("PGDATA")));
+        // A PGDATA the user set is theirs.
+        let mut spec = json!({"containers": [{"name": "db", "image": "postgres:16", "env": [{"name": "PGDATA", "value": "/var/lib/postgresql/data"}],
+            "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql/data"}]}]});
+        run(&mut spec);
+        assert_eq!(spec["containers"][0]["env"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn nginx_on_port_80_and_ollama_under_root_get_warnings() {
+        let mut spec = json!({"containers": [{"name": "gw", "image": "openresty/openresty:1.25", "ports": [{"containerPort": 80}]}]});
+        let out = run(&mut spec);
+        assert!(
+            out.results
+                .iter()
+                .any(|r| r.message.contains("port 80") && r.message.contains("listen")),
+            "{:?}",
+            out.results
+        );
+        let mut spec = json!({"containers": [{"name": "ollama", "image": "ollama/ollama", "ports": [{"containerPort": 11434}],
+            "volumeMounts": [{"name": "models", "mountPath": "/root/.ollama"}]}]});
+        let out = run(&mut spec);
+        assert!(
+            out.results.iter().any(|r| r.message.contains("/.ollama")),
+            "{:?}",
+            out.results
+        );
+    }
+
+    #[test]
+    fn needs_kubernetes_api_keeps_the_token_and_opted_out_containers_are_untouched() {
+        let s = SecuritySettings {
+            needs_kubernetes_api: Some(true),
+            ..Default::default()
+        };
+        let mut spec = json!({"containers": [{"name": "skipped"}]});
+        run_with(&mut spec, &s, false, &[]);
+        assert!(spec.get("automountServiceAccountToken").is_none());
+        assert!(spec["containers"][0].get("securityContext").is_none());
+        assert!(spec.get("volumes").is_none());
+    }
+
+    #[test]
+    fn second_run_changes_nothing() {
+        let mut spec = json!({"containers": [{"name": "db", "image": "postgres:16", "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql/data"}]},
+            {"name": "app", "image": "grafana/grafana", "securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}]});
+        run(&mut spec);
+        let again = run(&mut spec);
+        assert!(again.changes.is_empty(), "{:?}", again.changes);
+        let enforced = run_with(&mut spec, &SecuritySettings::default(), true, &[]);
+        assert!(enforced.changes.is_empty(), "{:?}", enforced.changes);
+    }
+
+    #[test]
+    fn slugs_are_dns_labels() {
+        assert_eq!(slug("/var/run/postgresql"), "var-run-postgresql");
+        assert_eq!(slug("/.minio"), "minio");
+        assert_eq!(slug("/"), "root");
+        assert!(slug(&"/a".repeat(80)).len() <= 56);
+    }
+}
