@@ -127,7 +127,11 @@ fn fields_section(schema: &Value) -> String {
     );
     for s in &walker.sections {
         let _ = writeln!(out, "<a id=\"{}\"></a>\n", anchor(&s.name));
-        let heading = if s.path.is_empty() { "(document root)".to_string() } else { format!("`{}`", s.path) };
+        let heading = if s.path.is_empty() {
+            "(document root)".to_string()
+        } else {
+            format!("`{}`", s.path)
+        };
         let _ = writeln!(out, "### {heading} ({})\n", s.name);
         if !s.description.is_empty() {
             let _ = writeln!(out, "{}\n", s.description);
@@ -136,7 +140,9 @@ fn fields_section(schema: &Value) -> String {
             let also: Vec<String> = other[1..].iter().map(|p| format!("`{p}`")).collect();
             let _ = writeln!(out, "Also used at {}.\n", also.join(", "));
         }
-        out.push_str("| Field | Type | Default / allowed | Description |\n| --- | --- | --- | --- |\n");
+        out.push_str(
+            "| Field | Type | Default / allowed | Description |\n| --- | --- | --- | --- |\n",
+        );
         for row in &s.rows {
             let _ = writeln!(
                 out,
@@ -197,7 +203,11 @@ impl Walker<'_> {
         let mut rows = Vec::new();
         let mut children = Vec::new();
         for (field, prop) in schema["properties"].as_object().into_iter().flatten() {
-            let field_path = if path.is_empty() { field.clone() } else { format!("{path}.{field}") };
+            let field_path = if path.is_empty() {
+                field.clone()
+            } else {
+                format!("{path}.{field}")
+            };
             let info = self.type_of(prop, field);
             let description = one_line(prop["description"].as_str().unwrap_or_default());
             let mut ty = info.text;
@@ -206,9 +216,17 @@ impl Walker<'_> {
             }
             let mut default = default_of(prop, &description);
             if !info.allowed.is_empty() {
-                let each = if ty.starts_with("list") { "each one of" } else { "one of" };
+                let each = if ty.starts_with("list") {
+                    "each one of"
+                } else {
+                    "one of"
+                };
                 let allowed = format!("{each} {}", info.allowed.join(", "));
-                default = if default.is_empty() { allowed } else { format!("{default}; {allowed}") };
+                default = if default.is_empty() {
+                    allowed
+                } else {
+                    format!("{default}; {allowed}")
+                };
             }
             if let Some((def, suffix)) = info.child {
                 children.push((def, format!("{field_path}{suffix}")));
@@ -281,7 +299,9 @@ impl Walker<'_> {
                     TypeInfo {
                         text: format!("map of string to {}", inner.text),
                         allowed: inner.allowed,
-                        child: inner.child.map(|(d, s)| (d, format!(".<{}>{s}", singular(field)))),
+                        child: inner
+                            .child
+                            .map(|(d, s)| (d, format!(".<{}>{s}", singular(field)))),
                     }
                 }
                 _ => TypeInfo {
@@ -317,7 +337,12 @@ impl Walker<'_> {
 /// The values of a string enum (`oneOf` of `const`s, or `enum`).
 fn enum_values(def: &Value) -> Option<Vec<String>> {
     if let Some(e) = def["enum"].as_array() {
-        return Some(e.iter().filter_map(Value::as_str).map(|s| format!("`{s}`")).collect());
+        return Some(
+            e.iter()
+                .filter_map(Value::as_str)
+                .map(|s| format!("`{s}`"))
+                .collect(),
+        );
     }
     let one_of = def["oneOf"].as_array()?;
     one_of
@@ -341,8 +366,18 @@ fn default_of(prop: &Value, description: &str) -> String {
 
 /// The value after "Default:"/"Default " at the start of a sentence, or after "(default".
 fn stated_default(description: &str) -> Option<String> {
-    let starts = ["(default: ", "(default ", ". Default: ", ". Default ", "Default: ", "Default "];
-    let (at, marker) = starts.iter().filter_map(|m| description.find(m).map(|i| (i, *m))).min_by_key(|(i, _)| *i)?;
+    let starts = [
+        "(default: ",
+        "(default ",
+        ". Default: ",
+        ". Default ",
+        "Default: ",
+        "Default ",
+    ];
+    let (at, marker) = starts
+        .iter()
+        .filter_map(|m| description.find(m).map(|i| (i, *m)))
+        .min_by_key(|(i, _)| *i)?;
     if marker.starts_with("Default") && at != 0 {
         return None;
     }
@@ -482,7 +517,11 @@ fn profile_section() -> String {
 fn class_row(c: &Class) -> String {
     let e = &c.env;
     let res = |m: Option<&BTreeMap<String, String>>| match m {
-        Some(m) if !m.is_empty() => m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+        Some(m) if !m.is_empty() => m
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         _ => "–".into(),
     };
     let hpa = match &e.autoscaling {
@@ -514,7 +553,11 @@ fn class_row(c: &Class) -> String {
         res(e.resources.as_ref().map(|r| &r.limits)),
         hpa,
         pdb,
-        if e.spreading == Some(true) { "yes" } else { "–" }
+        if e.spreading == Some(true) {
+            "yes"
+        } else {
+            "–"
+        }
     )
 }
 
@@ -526,7 +569,11 @@ fn code_list(items: &[String]) -> String {
     if items.is_empty() {
         return "–".into();
     }
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Doc comments arrive with their line breaks; a table cell needs one line.
@@ -601,7 +648,10 @@ mod tests {
             "spec.networkPolicy.monitoring[].ports",
             "spec.results.maxInfo",
         ] {
-            assert!(text.contains(&format!("`{path}")), "{path} missing from the reference");
+            assert!(
+                text.contains(&format!("`{path}")),
+                "{path} missing from the reference"
+            );
         }
     }
 
@@ -609,12 +659,21 @@ mod tests {
     fn every_default_knob_and_annotation_is_listed() {
         let text = reference();
         for d in DefaultKind::ALL {
-            assert!(text.contains(&format!("| `{}` |", d.name())), "{}", d.name());
+            assert!(
+                text.contains(&format!("| `{}` |", d.name())),
+                "{}",
+                d.name()
+            );
         }
         for (key, _) in config::configmap::KEYS {
             assert!(text.contains(&format!("| `{key}` |")), "{key}");
         }
-        for a in [optout::SKIP, optout::SKIP_CONTAINERS, optout::CLASS, optout::GENERATED] {
+        for a in [
+            optout::SKIP,
+            optout::SKIP_CONTAINERS,
+            optout::CLASS,
+            optout::GENERATED,
+        ] {
             assert!(text.contains(&format!("| `{a}` |")), "{a}");
         }
     }
@@ -634,13 +693,34 @@ mod tests {
 
     #[test]
     fn stated_defaults_are_read_from_doc_comments() {
-        assert_eq!(stated_default("Environment, Default: `dev`").as_deref(), None);
-        assert_eq!(stated_default("Env. Default: `dev`.").as_deref(), Some("`dev`"));
-        assert_eq!(stated_default("UID (default 10001; must be >= 10000)").as_deref(), Some("10001"));
-        assert_eq!(stated_default("Most info. Default 200. Warnings").as_deref(), Some("200"));
-        assert_eq!(stated_default("`IfHealthyBudget` (default: `AlwaysAllow`, so)").as_deref(), Some("`AlwaysAllow`"));
-        assert_eq!(stated_default("By default the function only fills").as_deref(), None);
-        assert_eq!(stated_default("Default: pods `k8s-app: kube-dns` in `kube-system`.").as_deref(), Some("pods `k8s-app: kube-dns` in `kube-system`"));
+        assert_eq!(
+            stated_default("Environment, Default: `dev`").as_deref(),
+            None
+        );
+        assert_eq!(
+            stated_default("Env. Default: `dev`.").as_deref(),
+            Some("`dev`")
+        );
+        assert_eq!(
+            stated_default("UID (default 10001; must be >= 10000)").as_deref(),
+            Some("10001")
+        );
+        assert_eq!(
+            stated_default("Most info. Default 200. Warnings").as_deref(),
+            Some("200")
+        );
+        assert_eq!(
+            stated_default("`IfHealthyBudget` (default: `AlwaysAllow`, so)").as_deref(),
+            Some("`AlwaysAllow`")
+        );
+        assert_eq!(
+            stated_default("By default the function only fills").as_deref(),
+            None
+        );
+        assert_eq!(
+            stated_default("Default: pods `k8s-app: kube-dns` in `kube-system`.").as_deref(),
+            Some("pods `k8s-app: kube-dns` in `kube-system`")
+        );
     }
 
     #[test]
