@@ -132,14 +132,31 @@ pub fn table(summary: &Summary) -> String {
         }
     }
     let generated = summary.changed.iter().filter(|c| c.generated).count();
-    let _ = writeln!(
-        out,
-        "{} workload{} changed, {generated} resource{} generated (numbers: fields set; ✓: resource generated)",
-        rows.len(),
-        plural(rows.len()),
-        plural(generated)
-    );
+    let (w, g) = (rows.len(), generated);
+    if is_check(summary) {
+        let _ = writeln!(
+            out,
+            "check mode, nothing was changed: {w} workload{} with missing defaults, {g} resource{} missing \
+             (numbers: fields missing; ✓: resource missing)",
+            plural(w),
+            plural(g)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{w} workload{} changed, {g} resource{} generated (numbers: fields set; ✓: resource generated)",
+            plural(w),
+            plural(g)
+        );
+    }
     out
+}
+
+/// Check mode reports each change it would have made as an error result marked "(check mode)";
+/// the summary carries no mode of its own, and the table must not claim changes that were not
+/// made.
+fn is_check(summary: &Summary) -> bool {
+    summary.results.iter().any(|r| r.is_error() && r.message.ends_with("(check mode)"))
 }
 
 fn column(d: DefaultKind) -> usize {
@@ -290,6 +307,16 @@ generated:
 2 workloads changed, 3 resources generated (numbers: fields set; ✓: resource generated)
 ";
         assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn check_mode_does_not_claim_changes() {
+        let summary = Summary {
+            changed: vec![workload("api", "backend", &[(DefaultKind::Probes, "p")])],
+            results: vec![crate::krm::FnResult::error("missing probes default (check mode)")],
+        };
+        let text = table(&summary);
+        assert!(text.ends_with("check mode, nothing was changed: 1 workload with missing defaults, 0 resources missing (numbers: fields missing; ✓: resource missing)\n"), "{text}");
     }
 
     #[test]
