@@ -156,7 +156,10 @@ pub fn table(summary: &Summary) -> String {
 /// the summary carries no mode of its own, and the table must not claim changes that were not
 /// made.
 fn is_check(summary: &Summary) -> bool {
-    summary.results.iter().any(|r| r.is_error() && r.message.ends_with("(check mode)"))
+    summary
+        .results
+        .iter()
+        .any(|r| r.is_error() && r.message.ends_with("(check mode)"))
 }
 
 fn column(d: DefaultKind) -> usize {
@@ -313,7 +316,9 @@ generated:
     fn check_mode_does_not_claim_changes() {
         let summary = Summary {
             changed: vec![workload("api", "backend", &[(DefaultKind::Probes, "p")])],
-            results: vec![crate::krm::FnResult::error("missing probes default (check mode)")],
+            results: vec![crate::krm::FnResult::error(
+                "missing probes default (check mode)",
+            )],
         };
         let text = table(&summary);
         assert!(text.ends_with("check mode, nothing was changed: 1 workload with missing defaults, 0 resources missing (numbers: fields missing; ✓: resource missing)\n"), "{text}");
@@ -368,6 +373,9 @@ generated:
     #[test]
     fn unchanged_items_are_not_in_the_diff() {
         let item = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}});
-        assert_eq!(diff(std::slice::from_ref(&item), &[item.clone()]), "");
+        assert_eq!(
+            diff(std::slice::from_ref(&item), std::slice::from_ref(&item)),
+            ""
+        );
     }
 }

@@ -74,7 +74,11 @@ fn package_files(dir: &Path) -> Vec<String> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).expect("readdir") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
             if name.starts_with('.') {
                 continue;
             }
@@ -97,13 +101,22 @@ fn read_package(dir: &Path) -> Vec<Value> {
     let mut items = Vec::new();
     for rel in package_files(dir) {
         let text = std::fs::read_to_string(dir.join(&rel)).expect("read");
-        for (i, mut doc) in util::yaml_docs(&text).into_iter().filter(|d| !d.is_null()).enumerate() {
+        for (i, mut doc) in util::yaml_docs(&text)
+            .into_iter()
+            .filter(|d| !d.is_null())
+            .enumerate()
+        {
             let annotations = doc["metadata"]
                 .as_object_mut()
                 .expect("every example document has metadata")
                 .entry("annotations")
                 .or_insert_with(|| json!({}));
-            for (key, value) in [(PATH, rel.clone()), (INDEX, i.to_string()), (LEGACY_PATH, rel.clone()), (LEGACY_INDEX, i.to_string())] {
+            for (key, value) in [
+                (PATH, rel.clone()),
+                (INDEX, i.to_string()),
+                (LEGACY_PATH, rel.clone()),
+                (LEGACY_INDEX, i.to_string()),
+            ] {
                 annotations[key] = Value::String(value);
             }
             items.push(doc);
@@ -120,7 +133,11 @@ fn function_config(dir: &Path, expected: &Expected) -> Option<Value> {
     if expected.args.is_empty() {
         return None;
     }
-    let pairs: Vec<(&str, &str)> = expected.args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = expected
+        .args
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut cm = util::configmap(&pairs);
     cm["metadata"]["annotations"] = json!({"config.kubernetes.io/local-config": "true"});
     Some(cm)
@@ -129,7 +146,10 @@ fn function_config(dir: &Path, expected: &Expected) -> Option<Value> {
 fn run_function(items: &[Value], fc: Option<&Value>) -> Outcome {
     let run = util::run(&["--report"], &util::resource_list(items, fc));
     let out = if run.stdout.trim().is_empty() {
-        panic!("no ResourceList on stdout (exit {})\n--- stderr\n{}", run.code, run.stderr)
+        panic!(
+            "no ResourceList on stdout (exit {})\n--- stderr\n{}",
+            run.code, run.stderr
+        )
     } else {
         util::yaml(&run.stdout)
     };
@@ -150,7 +170,11 @@ fn without_orchestrator_annotations(item: &Value) -> Value {
     let mut item = item.clone();
     if let Some(meta) = item["metadata"].as_object_mut() {
         if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-            a.retain(|k, _| !k.starts_with("internal.config.kubernetes.io/") && k != LEGACY_PATH && k != LEGACY_INDEX);
+            a.retain(|k, _| {
+                !k.starts_with("internal.config.kubernetes.io/")
+                    && k != LEGACY_PATH
+                    && k != LEGACY_INDEX
+            });
             if a.is_empty() {
                 meta.remove("annotations");
             }
@@ -164,28 +188,36 @@ fn without_orchestrator_annotations(item: &Value) -> Value {
 fn files_of(items: &[Value]) -> BTreeMap<String, String> {
     let mut by_file: BTreeMap<String, Vec<(i64, Value)>> = BTreeMap::new();
     for item in items {
-        let path = annotation(item, PATH).or_else(|| annotation(item, LEGACY_PATH)).map_or_else(
-            || {
-                format!(
-                    "{}_{}.yaml",
-                    item["kind"].as_str().unwrap_or_default().to_lowercase(),
-                    item["metadata"]["name"].as_str().unwrap_or_default()
-                )
-            },
-            str::to_string,
-        );
+        let path = annotation(item, PATH)
+            .or_else(|| annotation(item, LEGACY_PATH))
+            .map_or_else(
+                || {
+                    format!(
+                        "{}_{}.yaml",
+                        item["kind"].as_str().unwrap_or_default().to_lowercase(),
+                        item["metadata"]["name"].as_str().unwrap_or_default()
+                    )
+                },
+                str::to_string,
+            );
         let index = annotation(item, INDEX)
             .or_else(|| annotation(item, LEGACY_INDEX))
             .and_then(|i| i.parse().ok())
             .unwrap_or(i64::MAX);
-        by_file.entry(path).or_default().push((index, without_orchestrator_annotations(item)));
+        by_file
+            .entry(path)
+            .or_default()
+            .push((index, without_orchestrator_annotations(item)));
     }
     by_file
         .into_iter()
         .map(|(path, mut docs)| {
             docs.sort_by_key(|(i, _)| *i);
             let docs: Vec<Value> = docs.into_iter().map(|(_, d)| d).collect();
-            (path, yaml::documents_to_string(&docs).expect("items print as YAML"))
+            (
+                path,
+                yaml::documents_to_string(&docs).expect("items print as YAML"),
+            )
         })
         .collect()
 }
@@ -199,10 +231,27 @@ fn package_diff(before: &BTreeMap<String, String>, after: &BTreeMap<String, Stri
         if old == new {
             continue;
         }
-        let from = if old.is_some() { format!("a/{path}") } else { "/dev/null".into() };
-        let to = if new.is_some() { format!("b/{path}") } else { "/dev/null".into() };
-        let (old, new) = (old.map_or("", String::as_str), new.map_or("", String::as_str));
-        out.push_str(&TextDiff::from_lines(old, new).unified_diff().context_radius(3).header(&from, &to).to_string());
+        let from = if old.is_some() {
+            format!("a/{path}")
+        } else {
+            "/dev/null".into()
+        };
+        let to = if new.is_some() {
+            format!("b/{path}")
+        } else {
+            "/dev/null".into()
+        };
+        let (old, new) = (
+            old.map_or("", String::as_str),
+            new.map_or("", String::as_str),
+        );
+        out.push_str(
+            &TextDiff::from_lines(old, new)
+                .unified_diff()
+                .context_radius(3)
+                .header(&from, &to)
+                .to_string(),
+        );
     }
     out
 }
@@ -216,7 +265,10 @@ fn expect_file(dir: &Path, name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
     if expected != actual {
-        let diff = TextDiff::from_lines(expected.as_str(), actual).unified_diff().header("expected", "actual").to_string();
+        let diff = TextDiff::from_lines(expected.as_str(), actual)
+            .unified_diff()
+            .header("expected", "actual")
+            .to_string();
         panic!(
             "{} differs from what the function does now (UPDATE_GOLDEN=1, or scripts/gen-docs.sh, \
              rewrites it; review the diff)\n{diff}",
@@ -239,14 +291,29 @@ fn run_case(name: &str) -> Vec<Value> {
         first.code, expected.exit_code, first.stderr
     );
     if expected.exit_code != 0 {
-        assert_eq!(first.items, input, "{name}: a failing run (check mode, bad config) must change nothing");
+        assert_eq!(
+            first.items, input,
+            "{name}: a failing run (check mode, bad config) must change nothing"
+        );
     }
-    expect_file(&dir, "diff.patch", &package_diff(&files_of(&input), &files_of(&first.items)));
-    expect_file(&dir, "results.yaml", &yaml::to_string(&first.results).expect("results print"));
+    expect_file(
+        &dir,
+        "diff.patch",
+        &package_diff(&files_of(&input), &files_of(&first.items)),
+    );
+    expect_file(
+        &dir,
+        "results.yaml",
+        &yaml::to_string(&first.results).expect("results print"),
+    );
     expect_file(&dir, "stderr.txt", &first.stderr);
 
     let second = run_function(&first.items, fc.as_ref());
-    assert_eq!(second.code, first.code, "{name}: the second run exits differently\n{}", second.stderr);
+    assert_eq!(
+        second.code, first.code,
+        "{name}: the second run exits differently\n{}",
+        second.stderr
+    );
     if first.items != second.items {
         let diff = package_diff(&files_of(&first.items), &files_of(&second.items));
         panic!("{name}: running the function on its own output changed it again:\n{diff}");
@@ -297,11 +364,17 @@ fn every_example_folder_is_a_case() {
     found.sort();
     let mut listed: Vec<String> = CASES.iter().map(|s| s.to_string()).collect();
     listed.sort();
-    assert_eq!(found, listed, "add the new example to the cases! list in tests/examples.rs");
+    assert_eq!(
+        found, listed,
+        "add the new example to the cases! list in tests/examples.rs"
+    );
     for case in CASES {
         let dir = examples_dir().join(case);
         assert!(dir.join("README.md").is_file(), "{case} has no README.md");
-        assert!(dir.join(".expected/config.yaml").is_file(), "{case} has no .expected/config.yaml");
+        assert!(
+            dir.join(".expected/config.yaml").is_file(),
+            "{case} has no .expected/config.yaml"
+        );
     }
 }
 
@@ -312,7 +385,12 @@ fn both_config_forms_give_the_same_output() {
         items
             .iter()
             .filter(|i| annotation(i, "config.kubernetes.io/local-config").is_none())
-            .map(|i| (format!("{:?}", apply_defaults::inventory::key_of(i)), without_orchestrator_annotations(i)))
+            .map(|i| {
+                (
+                    format!("{:?}", apply_defaults::inventory::key_of(i)),
+                    without_orchestrator_annotations(i),
+                )
+            })
             .collect()
     };
     let cm = strip(run_case("configmap-config"));
@@ -322,7 +400,10 @@ fn both_config_forms_give_the_same_output() {
 
 #[test]
 fn kpt_writes_what_the_runner_predicts() {
-    let Some(kpt) = util::require_tool("kpt", "cross-checks the example runner against kpt fn eval --exec") else {
+    let Some(kpt) = util::require_tool(
+        "kpt",
+        "cross-checks the example runner against kpt fn eval --exec",
+    ) else {
         return;
     };
     for case in ["prod-stack", "opt-out", "check-mode"] {
@@ -353,12 +434,24 @@ fn kpt_writes_what_the_runner_predicts() {
             items
                 .iter()
                 .filter(|i| annotation(i, "config.kubernetes.io/local-config").is_none())
-                .map(|i| (format!("{:?}", apply_defaults::inventory::key_of(i)), without_orchestrator_annotations(i)))
+                .map(|i| {
+                    (
+                        format!("{:?}", apply_defaults::inventory::key_of(i)),
+                        without_orchestrator_annotations(i),
+                    )
+                })
                 .collect()
         };
-        let predicted = run_function(&read_package(&src), function_config(&src, &expected).as_ref());
+        let predicted = run_function(
+            &read_package(&src),
+            function_config(&src, &expected).as_ref(),
+        );
         let written = comparable(&read_package(&pkg));
         assert!(!written.is_empty(), "{case}: kpt left no resources");
-        assert_eq!(written, comparable(&predicted.items), "{case}: kpt wrote something else");
+        assert_eq!(
+            written,
+            comparable(&predicted.items),
+            "{case}: kpt wrote something else"
+        );
     }
 }
