@@ -455,3 +455,78 @@ fn kpt_writes_what_the_runner_predicts() {
         );
     }
 }
+
+/// Validates with a real JSON Schema 2020-12 validator (Python's `jsonschema`), as an editor
+/// would: prints `{name: [error messages]}` for the documents on stdin.
+const VALIDATE_PY: &str = r#"
+import json, sys
+from jsonschema import Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator.check_schema(schema)
+validator = Draft202012Validator(schema)
+docs = json.load(sys.stdin)
+print(json.dumps({name: sorted(e.message for e in validator.iter_errors(doc)) for name, doc in docs.items()}))
+"#;
+
+#[test]
+fn schema_file_accepts_the_examples_and_flags_the_broken_config() {
+    let Some(python) =
+        util::require_tool("python3", "validates configs against the JSON Schema file")
+    else {
+        return;
+    };
+    let has_jsonschema = util::run_cmd(
+        std::process::Command::new(&python).args(["-c", "import jsonschema"]),
+        "",
+    );
+    if has_jsonschema.code != 0 {
+        assert!(
+            !util::in_ci(),
+            "python3 has no jsonschema module (pip install jsonschema)"
+        );
+        eprintln!("SKIPPED: python3 has no jsonschema module");
+        return;
+    }
+    let mut docs = serde_json::Map::new();
+    for case in CASES {
+        let path = examples_dir().join(case).join("fn-config.yaml");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let doc = util::yaml(&text);
+        if doc["kind"] == "ApplyDefaults" {
+            docs.insert((*case).to_string(), doc);
+        }
+    }
+    let profile = util::run(&["profile"], "").expect_code(0);
+    docs.insert("shipped-profile".into(), util::yaml(&profile.stdout));
+    let schema = util::root().join("docs/apply-defaults.schema.json");
+    let run = util::run_cmd(
+        std::process::Command::new(&python)
+            .arg("-c")
+            .arg(VALIDATE_PY)
+            .arg(&schema),
+        &Value::Object(docs).to_string(),
+    )
+    .expect_code(0);
+    let errors: BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&run.stdout).expect("validator output");
+    for (name, messages) in &errors {
+        if name == "config-error" {
+            assert!(
+                messages.iter().any(|m| m.contains("'replica'")),
+                "the schema should flag the misspelt `replica`: {messages:?}"
+            );
+        } else {
+            assert!(
+                messages.is_empty(),
+                "{name}: the schema rejects a valid config: {messages:?}"
+            );
+        }
+    }
+    assert!(
+        errors.len() >= 10,
+        "too few typed configs validated: {:?}",
+        errors.keys()
+    );
+}
