@@ -112,7 +112,14 @@ pub fn table(summary: &Summary) -> String {
         .collect();
 
     let mut out = String::new();
-    for (i, line) in lines.iter().enumerate() {
+    // Only generated resources (e.g. an HPA for a workload that needed nothing else): a header
+    // over no rows would read as an empty, broken table.
+    let shown = if rows.is_empty() {
+        &lines[..0]
+    } else {
+        &lines[..]
+    };
+    for (i, line) in shown.iter().enumerate() {
         let text: Vec<String> = line
             .iter()
             .zip(&widths)
@@ -322,6 +329,19 @@ generated:
         };
         let text = table(&summary);
         assert!(text.ends_with("check mode, nothing was changed: 1 workload with missing defaults, 0 resources missing (numbers: fields missing; ✓: resource missing)\n"), "{text}");
+    }
+
+    #[test]
+    fn only_generated_resources_print_no_empty_table() {
+        let summary = Summary {
+            changed: vec![generated("HorizontalPodAutoscaler", "api")],
+            results: Vec::new(),
+        };
+        assert_eq!(
+            table(&summary),
+            "generated:\n  + HorizontalPodAutoscaler/shop/api\n0 workloads changed, 1 resource generated \
+             (numbers: fields set; ✓: resource generated)\n"
+        );
     }
 
     #[test]
