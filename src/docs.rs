@@ -32,8 +32,27 @@ pub fn reference() -> String {
     out.push_str(&configmap_section());
     out.push_str(&annotations_section());
     out.push_str(&profile_section());
+    out.push_str(OUTPUT);
     out
 }
+
+const OUTPUT: &str = r#"## Reading what the function did
+
+- `results` in the output ResourceList are the machine-readable record: one `info` per changed
+  or generated resource (one per field with `spec.results.perField`, at most
+  `spec.results.maxInfo`), `warning`s for things to look at, `error`s for what failed. Any error
+  makes the exit code 1, after the full ResourceList is written.
+- `--report` prints to stderr a table of what each workload gained: one column per default with
+  the number of fields set, `✓` where a resource (HPA, PDB, NetworkPolicy) was generated for it,
+  the class, and the generated resources listed under their workload.
+- `--diff` prints to stderr a unified diff of every changed or generated resource against the
+  input. Values of Secrets' `data` and `stringData` are never printed.
+
+```shell
+kpt fn source my-package | apply-defaults --report --diff > /dev/null
+kubectl kustomize overlays/prod | apply-defaults stream --config prod.yaml --report > out.yaml
+```
+"#;
 
 const HEADER: &str = r#"# apply-defaults config reference
 
