@@ -50,10 +50,12 @@ pub struct Cli {
 /// Flags that shape what is reported on stderr.
 #[derive(Debug, Clone, Default, Args)]
 pub struct OutputArgs {
-    /// Print a table of what was added per resource to stderr.
+    /// Print to stderr a table of what each workload gained: fields set per default, its
+    /// class, and the resources (HPA, PDB, NetworkPolicy) generated for it.
     #[arg(long, global = true)]
     pub report: bool,
-    /// Print a diff of every changed or generated resource to stderr.
+    /// Print to stderr a unified diff of every changed or generated resource against the
+    /// input. Secret `data` and `stringData` values are redacted.
     #[arg(long, global = true)]
     pub diff: bool,
 }
@@ -65,8 +67,9 @@ pub enum Command {
     /// Reads manifests on stdin, applies exactly the defaults the KRM function applies, and
     /// writes the manifests to stdout. Results go to stderr; exit 1 on any error.
     Stream {
-        /// Function config: an ApplyDefaults or a ConfigMap document. Without it, the shipped
-        /// profile's `dev` environment applies.
+        /// Function config: an ApplyDefaults document or a ConfigMap with `data` knobs (see
+        /// docs/config-reference.md). Without it, the shipped profile's `dev` environment
+        /// applies.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Change nothing; report every missing default as an error (exit 1 when any).
@@ -77,6 +80,11 @@ pub enum Command {
     /// changed (for kpt validators and CI gates).
     Check,
     /// Print the JSON Schema of the ApplyDefaults config (for editors and CI validation).
+    ///
+    /// Save it beside your config; editors that use the YAML language server then complete and
+    /// validate the config when its first line is this modeline:
+    ///
+    /// # yaml-language-server: $schema=apply-defaults.schema.json
     Schema,
     /// Print the service graph the NetworkPolicies are built from.
     ///
@@ -85,11 +93,15 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
-        /// Function config (for declared edges and classes).
+        /// Function config (for declared edges and classes); a ResourceList on stdin brings its
+        /// own functionConfig.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
     /// Print the shipped default profile (an ApplyDefaults document to copy and adapt).
+    ///
+    /// Your config is merged over this profile, so a config only needs the values it changes;
+    /// `useShippedProfile: false` starts from nothing instead.
     Profile,
 }
 

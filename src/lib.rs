@@ -9,6 +9,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod defaults;
+pub mod docs;
 pub mod graph;
 pub mod images;
 pub mod inventory;

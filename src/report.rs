@@ -1,88 +1,401 @@
-//! The human change report (stderr): a compact table per resource, and a diff view.
+//! The human change report (stderr): a table of what each workload gained (`--report`), and a
+//! unified diff against the input (`--diff`). Results on stdout stay the machine-readable form;
+//! this is for people, so it is plain text without colour (kpt and CI logs capture stderr).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use serde_json::Value;
+use similar::TextDiff;
 
-use crate::pipeline::{ChangedResource, Summary, describe};
+use crate::config::DefaultKind;
+use crate::krm::ResourceRef;
+use crate::pipeline::{ChangedResource, Summary};
 
-/// A table of what was added per resource.
+/// Short column headings, in `DefaultKind::ALL` order.
+fn heading(d: DefaultKind) -> &'static str {
+    match d {
+        DefaultKind::Resources => "RESOURCES",
+        DefaultKind::Probes => "PROBES",
+        DefaultKind::Security => "SECURITY",
+        DefaultKind::Replicas => "REPLICAS",
+        DefaultKind::Autoscaling => "HPA",
+        DefaultKind::DisruptionBudget => "PDB",
+        DefaultKind::Spreading => "SPREAD",
+        DefaultKind::NetworkPolicy => "NETPOL",
+    }
+}
+
+/// The default a generated resource of this kind belongs to.
+fn default_of_generated(kind: &str) -> Option<DefaultKind> {
+    match kind {
+        "HorizontalPodAutoscaler" => Some(DefaultKind::Autoscaling),
+        "PodDisruptionBudget" => Some(DefaultKind::DisruptionBudget),
+        "NetworkPolicy" => Some(DefaultKind::NetworkPolicy),
+        _ => None,
+    }
+}
+
+/// One workload's line: fields set per default, resources generated for it.
+struct Row<'a> {
+    changed: &'a ChangedResource,
+    fields: [usize; DefaultKind::ALL.len()],
+    generated: Vec<&'a ResourceRef>,
+}
+
+/// A table of what was added per workload: one column per default with the number of fields
+/// set (✓ when a resource was generated for it), the class, and the generated resources listed
+/// under the workload they were made for.
 pub fn table(summary: &Summary) -> String {
     if summary.changed.is_empty() {
         return "apply-defaults: nothing to change\n".to_string();
     }
-    let rows: Vec<(String, String)> = summary
-        .changed
-        .iter()
-        .map(|c| (c.resource.display(), row_text(c)))
+    let mut rows: Vec<Row> = Vec::new();
+    // Owners by (namespace, name), so attributing a generated resource is a lookup, not a scan.
+    let mut owner_of: HashMap<(&str, &str), usize> = HashMap::new();
+    for c in summary.changed.iter().filter(|c| !c.generated) {
+        let mut fields = [0; DefaultKind::ALL.len()];
+        for ch in &c.changes {
+            fields[column(ch.default)] += 1;
+        }
+        owner_of
+            .entry((
+                c.resource.namespace.as_deref().unwrap_or_default(),
+                &c.resource.name,
+            ))
+            .or_insert(rows.len());
+        rows.push(Row {
+            changed: c,
+            fields,
+            generated: Vec::new(),
+        });
+    }
+    let mut unowned: Vec<&ResourceRef> = Vec::new();
+    for c in summary.changed.iter().filter(|c| c.generated) {
+        match owner(&owner_of, &c.resource) {
+            Some(i) => rows[i].generated.push(&c.resource),
+            None => unowned.push(&c.resource),
+        }
+    }
+
+    let mut header: Vec<String> = vec!["WORKLOAD".into(), "CLASS".into()];
+    header.extend(DefaultKind::ALL.map(|d| heading(d).to_string()));
+    let mut lines: Vec<Vec<String>> = vec![header];
+    for r in &rows {
+        let mut line = vec![
+            r.changed.resource.display(),
+            r.changed.class.clone().unwrap_or_else(|| "-".into()),
+        ];
+        for d in DefaultKind::ALL {
+            let n = r.fields[column(d)];
+            let made = r
+                .generated
+                .iter()
+                .any(|g| default_of_generated(&g.kind) == Some(d));
+            line.push(match (n, made) {
+                (0, false) => "-".into(),
+                (0, true) => "✓".into(),
+                (n, false) => n.to_string(),
+                (n, true) => format!("{n}+✓"),
+            });
+        }
+        lines.push(line);
+    }
+    let widths: Vec<usize> = (0..lines[0].len())
+        .map(|col| {
+            lines
+                .iter()
+                .map(|l| l[col].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
-    let width = rows.iter().map(|(r, _)| r.len()).max().unwrap_or(0);
-    let mut out = format!("{:width$}  CHANGES\n", "RESOURCE");
-    for (r, t) in rows {
-        out.push_str(&format!("{r:width$}  {t}\n"));
+
+    let mut out = String::new();
+    // Only generated resources (e.g. an HPA for a workload that needed nothing else): a header
+    // over no rows would read as an empty, broken table.
+    let shown = if rows.is_empty() {
+        &lines[..0]
+    } else {
+        &lines[..]
+    };
+    for (i, line) in shown.iter().enumerate() {
+        let text: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", text.join("  ").trim_end());
+        if i > 0 {
+            for g in &rows[i - 1].generated {
+                let _ = writeln!(out, "  + {}", g.display());
+            }
+        }
+    }
+    if !unowned.is_empty() {
+        out.push_str("generated:\n");
+        for g in &unowned {
+            let _ = writeln!(out, "  + {}", g.display());
+        }
+    }
+    let generated = summary.changed.iter().filter(|c| c.generated).count();
+    let (w, g) = (rows.len(), generated);
+    if is_check(summary) {
+        let _ = writeln!(
+            out,
+            "check mode, nothing was changed: {w} workload{} with missing defaults, {g} resource{} missing \
+             (numbers: fields missing; ✓: resource missing)",
+            plural(w),
+            plural(g)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{w} workload{} changed, {g} resource{} generated (numbers: fields set; ✓: resource generated)",
+            plural(w),
+            plural(g)
+        );
     }
     out
 }
 
-fn row_text(c: &ChangedResource) -> String {
-    if c.generated {
-        "generated".to_string()
-    } else {
-        describe(c).trim_start_matches("applied ").to_string()
-    }
+/// Check mode reports each change it would have made as an error result marked "(check mode)";
+/// the summary carries no mode of its own, and the table must not claim changes that were not
+/// made.
+fn is_check(summary: &Summary) -> bool {
+    summary
+        .results
+        .iter()
+        .any(|r| r.is_error() && r.message.ends_with("(check mode)"))
 }
 
-/// A unified-style diff of each changed item, by YAML lines.
+fn column(d: DefaultKind) -> usize {
+    DefaultKind::ALL
+        .iter()
+        .position(|k| *k == d)
+        .expect("ALL lists every default")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The workload a generated resource was made for: same namespace, and a name equal to the
+/// workload's or the workload's name followed by `-suffix` (the longest such name wins).
+fn owner(owners: &HashMap<(&str, &str), usize>, generated: &ResourceRef) -> Option<usize> {
+    let ns = generated.namespace.as_deref().unwrap_or_default();
+    let name = generated.name.as_str();
+    if let Some(i) = owners.get(&(ns, name)) {
+        return Some(*i);
+    }
+    name.rmatch_indices('-')
+        .find_map(|(at, _)| owners.get(&(ns, &name[..at])).copied())
+}
+
+/// A unified diff (3 lines of context) of every changed or generated item against the input,
+/// by YAML text. Secret values are redacted on both sides.
 pub fn diff(before: &[Value], after: &[Value]) -> String {
-    let mut out = String::new();
-    let before_by_key: std::collections::HashMap<_, _> = before
+    let before_by_key: HashMap<_, _> = before
         .iter()
         .filter(|v| v.is_object())
         .map(|v| (crate::inventory::key_of(v), v))
         .collect();
+    let mut out = String::new();
     for item in after.iter().filter(|v| v.is_object()) {
-        let key = crate::inventory::key_of(item);
-        let old = before_by_key.get(&key).copied();
+        let old = before_by_key.get(&crate::inventory::key_of(item)).copied();
         if old == Some(item) {
             continue;
         }
-        let name = format!("{}/{}", key.1, key.3);
-        let old_text = old
-            .map(|v| crate::krm::yaml::to_string(v).unwrap_or_default())
-            .unwrap_or_default();
-        let new_text = crate::krm::yaml::to_string(item).unwrap_or_default();
-        out.push_str(&format!("--- a/{name}\n+++ b/{name}\n"));
-        out.push_str(&line_diff(&old_text, &new_text));
+        let name = ResourceRef::of(item).display();
+        let old_text = old.map(|v| yaml_text(&redacted(v))).unwrap_or_default();
+        let new_text = yaml_text(&redacted(item));
+        let (from, to) = match old {
+            Some(_) => (format!("a/{name}"), format!("b/{name}")),
+            None => ("/dev/null".to_string(), format!("b/{name}")),
+        };
+        let diff = TextDiff::from_lines(&old_text, &new_text);
+        let _ = write!(
+            out,
+            "{}",
+            diff.unified_diff().context_radius(3).header(&from, &to)
+        );
     }
     out
 }
 
-/// Minimal LCS line diff; items are small, so quadratic per item is fine.
-fn line_diff(a: &str, b: &str) -> String {
-    let a: Vec<&str> = a.lines().collect();
-    let b: Vec<&str> = b.lines().collect();
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
+fn yaml_text(v: &Value) -> String {
+    let mut text = crate::krm::yaml::to_string(v)
+        .unwrap_or_else(|e| format!("# not printable as YAML: {e}\n"));
+    // A last line without a newline would print "\ No newline at end of file" noise.
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// A copy of the item with the values of a Secret's `data` and `stringData` replaced, so a
+/// diff pasted into a ticket or a CI log never carries credentials. Keys stay visible.
+fn redacted(item: &Value) -> std::borrow::Cow<'_, Value> {
+    if item["kind"] != "Secret" {
+        return std::borrow::Cow::Borrowed(item);
+    }
+    let mut copy = item.clone();
+    for field in ["data", "stringData"] {
+        if let Some(map) = copy.get_mut(field).and_then(Value::as_object_mut) {
+            for v in map.values_mut() {
+                *v = Value::String("(redacted)".into());
+            }
         }
     }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            out.push_str(&format!(" {}\n", a[i]));
-            i += 1;
-            j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+{}\n", b[j]));
-            j += 1;
-        } else {
-            out.push_str(&format!("-{}\n", a[i]));
-            i += 1;
+    std::borrow::Cow::Owned(copy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::defaults::Change;
+    use serde_json::json;
+
+    fn workload(name: &str, class: &str, changes: &[(DefaultKind, &str)]) -> ChangedResource {
+        ChangedResource {
+            resource: ResourceRef::of(&json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "shop"}})),
+            class: Some(class.into()),
+            changes: changes
+                .iter()
+                .map(|(d, p)| Change {
+                    default: *d,
+                    path: (*p).into(),
+                    value: json!(1),
+                })
+                .collect(),
+            generated: false,
+            file: None,
         }
     }
-    out
+
+    fn generated(kind: &str, name: &str) -> ChangedResource {
+        ChangedResource {
+            resource: ResourceRef::of(&json!({"apiVersion": "x/v1", "kind": kind,
+                "metadata": {"name": name, "namespace": "shop"}})),
+            class: None,
+            changes: Vec::new(),
+            generated: true,
+            file: None,
+        }
+    }
+
+    #[test]
+    fn table_counts_fields_per_default_and_lists_generated_under_owner() {
+        let summary = Summary {
+            changed: vec![
+                workload(
+                    "api",
+                    "backend",
+                    &[
+                        (DefaultKind::Resources, "a"),
+                        (DefaultKind::Resources, "b"),
+                        (DefaultKind::Replicas, "spec.replicas"),
+                    ],
+                ),
+                workload("api-worker", "default", &[(DefaultKind::Security, "s")]),
+                generated("HorizontalPodAutoscaler", "api"),
+                generated("NetworkPolicy", "api-worker-ingress"),
+                generated("NetworkPolicy", "default-deny"),
+            ],
+            results: Vec::new(),
+        };
+        let text = table(&summary);
+        let expected = "\
+WORKLOAD                    CLASS    RESOURCES  PROBES  SECURITY  REPLICAS  HPA  PDB  SPREAD  NETPOL
+Deployment/shop/api         backend  2          -       -         1         ✓    -    -       -
+  + HorizontalPodAutoscaler/shop/api
+Deployment/shop/api-worker  default  -          -       1         -         -    -    -       ✓
+  + NetworkPolicy/shop/api-worker-ingress
+generated:
+  + NetworkPolicy/shop/default-deny
+2 workloads changed, 3 resources generated (numbers: fields set; ✓: resource generated)
+";
+        assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn check_mode_does_not_claim_changes() {
+        let summary = Summary {
+            changed: vec![workload("api", "backend", &[(DefaultKind::Probes, "p")])],
+            results: vec![crate::krm::FnResult::error(
+                "missing probes default (check mode)",
+            )],
+        };
+        let text = table(&summary);
+        assert!(text.ends_with("check mode, nothing was changed: 1 workload with missing defaults, 0 resources missing (numbers: fields missing; ✓: resource missing)\n"), "{text}");
+    }
+
+    #[test]
+    fn only_generated_resources_print_no_empty_table() {
+        let summary = Summary {
+            changed: vec![generated("HorizontalPodAutoscaler", "api")],
+            results: Vec::new(),
+        };
+        assert_eq!(
+            table(&summary),
+            "generated:\n  + HorizontalPodAutoscaler/shop/api\n0 workloads changed, 1 resource generated \
+             (numbers: fields set; ✓: resource generated)\n"
+        );
+    }
+
+    #[test]
+    fn nothing_changed_says_so() {
+        assert_eq!(
+            table(&Summary::default()),
+            "apply-defaults: nothing to change\n"
+        );
+    }
+
+    #[test]
+    fn diff_has_hunks_with_context_and_new_files_from_dev_null() {
+        let mut before = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"},
+            "spec": {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9}});
+        let mut after = before.clone();
+        after["spec"]["i"] = json!(10);
+        let hpa = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "api"}});
+        before["spec"]["a"] = json!(1);
+        let text = diff(std::slice::from_ref(&before), &[after, hpa]);
+        assert!(
+            text.starts_with("--- a/Deployment/api\n+++ b/Deployment/api\n@@ "),
+            "{text}"
+        );
+        assert!(text.contains("-  i: 9\n+  i: 10\n"), "{text}");
+        assert!(
+            !text.contains("  a: 1"),
+            "context is limited to 3 lines:\n{text}"
+        );
+        assert!(
+            text.contains("--- /dev/null\n+++ b/HorizontalPodAutoscaler/api\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn diff_never_shows_secret_values() {
+        let before = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "s3cr3t"}});
+        let mut after = before.clone();
+        after["metadata"]["labels"] = json!({"a": "b"});
+        let text = diff(&[before], &[after]);
+        assert!(
+            !text.contains("aHVudGVyMg") && !text.contains("s3cr3t"),
+            "{text}"
+        );
+        assert!(text.contains("password: (redacted)"), "{text}");
+    }
+
+    #[test]
+    fn unchanged_items_are_not_in_the_diff() {
+        let item = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}});
+        assert_eq!(
+            diff(std::slice::from_ref(&item), std::slice::from_ref(&item)),
+            ""
+        );
+    }
 }

@@ -164,7 +164,13 @@ impl Hardening<'_> {
     }
 
     fn harden(&self, spec: &mut Value, claims: &[String], out: &mut Outcome) {
-        let pod_user = int(spec, "runAsUser");
+        // Under enforce the pod user is about to become ours: decide runAsNonRoot from that,
+        // or a second run would add it (not idempotent).
+        let pod_user = if self.enforce {
+            Some(self.id(self.settings.run_as_user))
+        } else {
+            int(spec, "runAsUser")
+        };
         // A container the manifest runs as root keeps its capabilities (a root entrypoint
         // usually needs them to chown and switch users) and rules out a pod-wide runAsNonRoot.
         let runs_as_root = |c: &Value| int(c, "runAsUser").or(pod_user) == Some(0);
