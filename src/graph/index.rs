@@ -61,7 +61,10 @@ impl Workload {
 
     /// Every declared port of the pods.
     pub fn all_ports(&self) -> BTreeSet<PortProto> {
-        self.ports.iter().map(|p| (p.protocol.clone(), p.port)).collect()
+        self.ports
+            .iter()
+            .map(|p| (p.protocol.clone(), p.port))
+            .collect()
     }
 }
 
@@ -123,7 +126,8 @@ pub struct Index {
 
 /// `true` for the item kinds of a group/kind pair.
 fn is(item: &Value, group: &str, kind: &str) -> bool {
-    item["kind"] == kind && workload::group_of(item["apiVersion"].as_str().unwrap_or_default()) == group
+    item["kind"] == kind
+        && workload::group_of(item["apiVersion"].as_str().unwrap_or_default()) == group
 }
 
 fn str_map(v: &Value) -> BTreeMap<String, String> {
@@ -165,8 +169,14 @@ impl Index {
             if !item.is_object() || annotations::is_local_config(item) {
                 continue;
             }
-            let ns = item["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
-            let name = item["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let ns = item["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let name = item["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             if !ns.is_empty() {
                 ix.namespaces.insert(ns.clone());
             }
@@ -207,7 +217,15 @@ impl Index {
         ix
     }
 
-    fn add_workload(&mut self, i: usize, item: &Value, kind: WorkloadKind, ns: String, name: String, config: &Config) {
+    fn add_workload(
+        &mut self,
+        i: usize,
+        item: &Value,
+        kind: WorkloadKind,
+        ns: String,
+        name: String,
+        config: &Config,
+    ) {
         let labels = workload::pod_labels(item, &kind)
             .map(|m| str_map(&Value::Object(m.clone())))
             .unwrap_or_default();
@@ -226,7 +244,8 @@ impl Index {
                     .collect()
             })
             .unwrap_or_default();
-        let template_annotations = workload::pod_template(item, &kind).map(|t| &t["metadata"]["annotations"]);
+        let template_annotations =
+            workload::pod_template(item, &kind).map(|t| &t["metadata"]["annotations"]);
         let opt_out = OptOut::read(&[item["metadata"].get("annotations"), template_annotations]);
         let class = crate::classify::classify(config, item, &kind)
             .ok()
@@ -234,9 +253,15 @@ impl Index {
         let managed = config.selects(item) && !opt_out.skips(DefaultKind::NetworkPolicy);
         let w = self.workloads.len();
         for (k, v) in &labels {
-            self.by_label.entry((ns.clone(), k.clone(), v.clone())).or_default().push(w);
+            self.by_label
+                .entry((ns.clone(), k.clone(), v.clone()))
+                .or_default()
+                .push(w);
         }
-        self.workload_by_name.entry((ns.clone(), name.clone())).or_default().push(w);
+        self.workload_by_name
+            .entry((ns.clone(), name.clone()))
+            .or_default()
+            .push(w);
         self.workloads.push(Workload {
             item: i,
             kind,
@@ -271,7 +296,8 @@ impl Index {
                 })
             })
             .collect();
-        self.service_by_name.insert((ns.clone(), name.clone()), self.services.len());
+        self.service_by_name
+            .insert((ns.clone(), name.clone()), self.services.len());
         self.services.push(Service {
             item: i,
             namespace: ns,
@@ -298,13 +324,19 @@ impl Index {
         smallest
             .iter()
             .copied()
-            .filter(|&w| selector.iter().all(|(k, v)| self.workloads[w].labels.get(k) == Some(v)))
+            .filter(|&w| {
+                selector
+                    .iter()
+                    .all(|(k, v)| self.workloads[w].labels.get(k) == Some(v))
+            })
             .collect()
     }
 
     /// The Service a reference names, in the namespace given.
     pub fn service(&self, ns: &str, name: &str) -> Option<usize> {
-        self.service_by_name.get(&(ns.to_string(), name.to_string())).copied()
+        self.service_by_name
+            .get(&(ns.to_string(), name.to_string()))
+            .copied()
     }
 
     /// Workloads that a user-written NetworkPolicy selects. Policies that select every pod of a
@@ -314,7 +346,10 @@ impl Index {
         let mut out = BTreeSet::new();
         for p in &self.user_policies {
             let labels = str_map(&p.selector["matchLabels"]);
-            let exprs = p.selector["matchExpressions"].as_array().cloned().unwrap_or_default();
+            let exprs = p.selector["matchExpressions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             if labels.is_empty() && exprs.is_empty() {
                 continue;
             }
@@ -325,11 +360,11 @@ impl Index {
             } else {
                 self.select(&p.namespace, &labels)
             };
-            out.extend(
-                candidates
-                    .into_iter()
-                    .filter(|&w| exprs.iter().all(|e| expression_matches(e, &self.workloads[w].labels))),
-            );
+            out.extend(candidates.into_iter().filter(|&w| {
+                exprs
+                    .iter()
+                    .all(|e| expression_matches(e, &self.workloads[w].labels))
+            }));
         }
         out
     }
@@ -338,7 +373,12 @@ impl Index {
 /// One `matchExpressions` entry against a label set (Kubernetes label-selector semantics).
 pub fn expression_matches(e: &Value, labels: &BTreeMap<String, String>) -> bool {
     let key = e["key"].as_str().unwrap_or_default();
-    let values: Vec<String> = e["values"].as_array().into_iter().flatten().filter_map(scalar).collect();
+    let values: Vec<String> = e["values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(scalar)
+        .collect();
     let value = labels.get(key);
     match e["operator"].as_str().unwrap_or_default() {
         "In" => value.is_some_and(|v| values.contains(v)),

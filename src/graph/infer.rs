@@ -59,8 +59,11 @@ pub fn build(items: &[Value], config: &Config) -> Graph {
     for w in 0..g.index.workloads.len() {
         let texts = texts_of(items, &g.index, &g.index.workloads[w], &mut g.results);
         for t in &texts {
-            for h in refs::hosts(&t.text) {
-                references(items, &mut g, w, t, &h, &mut warned);
+            for (n, h) in refs::hosts(&t.text).into_iter().enumerate() {
+                // In the value of an address variable the first name is the host; later ones
+                // (`?sslmode=disable`) are not clearly addresses.
+                let address = n == 0 && t.env.as_deref().is_some_and(refs::is_address_key);
+                references(items, &mut g, w, t, &h, address, &mut warned);
             }
         }
     }
@@ -70,7 +73,12 @@ pub fn build(items: &[Value], config: &Config) -> Graph {
 }
 
 /// Every string the pods of a workload consume.
-fn texts_of<'a>(items: &'a [Value], ix: &Index, w: &Workload, results: &mut Vec<FnResult>) -> Vec<Text<'a>> {
+fn texts_of<'a>(
+    items: &'a [Value],
+    ix: &Index,
+    w: &Workload,
+    results: &mut Vec<FnResult>,
+) -> Vec<Text<'a>> {
     let item = &items[w.item];
     let mut out = Vec::new();
     let Some(spec) = workload::pod_spec(item, &w.kind) else {
@@ -92,11 +100,15 @@ fn texts_of<'a>(items: &'a [Value], ix: &Index, w: &Workload, results: &mut Vec<
             for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
                 let r = &from[field];
                 if let (Some(src), Some(key)) = (r["name"].as_str(), r["key"].as_str()) {
-                    for (k, text) in config_values(items, ix, kind, &w.namespace, src, Some(key), results) {
+                    for (k, text) in
+                        config_values(items, ix, kind, &w.namespace, src, Some(key), results)
+                    {
                         out.push(Text {
                             text,
                             env: Some(name.clone()),
-                            origin: format!("env {name} of container {cname} (key {k} of {kind} {src})"),
+                            origin: format!(
+                                "env {name} of container {cname} (key {k} of {kind} {src})"
+                            ),
                             secret: kind == "Secret",
                         });
                     }
@@ -107,11 +119,15 @@ fn texts_of<'a>(items: &'a [Value], ix: &Index, w: &Workload, results: &mut Vec<
             let prefix = ef["prefix"].as_str().unwrap_or_default();
             for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
                 if let Some(src) = ef[field]["name"].as_str() {
-                    for (k, text) in config_values(items, ix, kind, &w.namespace, src, None, results) {
+                    for (k, text) in
+                        config_values(items, ix, kind, &w.namespace, src, None, results)
+                    {
                         out.push(Text {
                             text,
                             env: Some(format!("{prefix}{k}")),
-                            origin: format!("key {k} of {kind} {src} (envFrom of container {cname})"),
+                            origin: format!(
+                                "key {k} of {kind} {src} (envFrom of container {cname})"
+                            ),
                             secret: kind == "Secret",
                         });
                     }
@@ -119,7 +135,12 @@ fn texts_of<'a>(items: &'a [Value], ix: &Index, w: &Workload, results: &mut Vec<
             }
         }
         for field in ["command", "args"] {
-            for a in c[field].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            for a in c[field]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 out.push(Text {
                     text: a.into(),
                     env: None,
@@ -134,22 +155,42 @@ fn texts_of<'a>(items: &'a [Value], ix: &Index, w: &Workload, results: &mut Vec<
         sources.extend(v["projected"]["sources"].as_array().into_iter().flatten());
         for s in sources {
             let found = [
-                ("ConfigMap", s["configMap"]["name"].as_str(), &s["configMap"]["items"]),
-                ("Secret", s["secret"]["secretName"].as_str(), &s["secret"]["items"]),
-                ("Secret", s["secret"]["name"].as_str(), &s["secret"]["items"]),
+                (
+                    "ConfigMap",
+                    s["configMap"]["name"].as_str(),
+                    &s["configMap"]["items"],
+                ),
+                (
+                    "Secret",
+                    s["secret"]["secretName"].as_str(),
+                    &s["secret"]["items"],
+                ),
+                (
+                    "Secret",
+                    s["secret"]["name"].as_str(),
+                    &s["secret"]["items"],
+                ),
             ];
             for (kind, name, keys) in found {
                 let Some(src) = name else { continue };
                 let keys: Vec<Option<&str>> = match keys.as_array() {
-                    Some(list) => list.iter().map(|k| k["key"].as_str()).filter(Option::is_some).collect(),
+                    Some(list) => list
+                        .iter()
+                        .map(|k| k["key"].as_str())
+                        .filter(Option::is_some)
+                        .collect(),
                     None => vec![None],
                 };
                 for key in keys {
-                    for (k, text) in config_values(items, ix, kind, &w.namespace, src, key, results) {
+                    for (k, text) in config_values(items, ix, kind, &w.namespace, src, key, results)
+                    {
                         out.push(Text {
                             text,
                             env: None,
-                            origin: format!("file {k} of {kind} {src} (volume {})", v["name"].as_str().unwrap_or("?")),
+                            origin: format!(
+                                "file {k} of {kind} {src} (volume {})",
+                                v["name"].as_str().unwrap_or("?")
+                            ),
                             secret: kind == "Secret",
                         });
                     }
@@ -170,14 +211,22 @@ fn config_values<'a>(
     key: Option<&str>,
     results: &mut Vec<FnResult>,
 ) -> Vec<(String, std::borrow::Cow<'a, str>)> {
-    let Some(&i) = ix.config_by_name.get(&(kind, ns.to_string(), name.to_string())) else {
+    let Some(&i) = ix
+        .config_by_name
+        .get(&(kind, ns.to_string(), name.to_string()))
+    else {
         return Vec::new();
     };
     let item = &items[i];
     let mut out = Vec::new();
     let wanted = |k: &str| key.is_none_or(|want| want == k);
     for field in ["data", "stringData"] {
-        for (k, v) in item[field].as_object().into_iter().flatten().filter(|(k, _)| wanted(k)) {
+        for (k, v) in item[field]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| wanted(k))
+        {
             let Some(text) = v.as_str() else { continue };
             if kind == "Secret" && field == "data" {
                 match serde_json::from_value::<k8s_openapi::ByteString>(Value::String(text.to_string())) {
@@ -200,11 +249,19 @@ fn config_values<'a>(
 
 /// Adds the flows one host reference gives, or warns about a reference that clearly names a
 /// Service the input does not have.
-fn references(items: &[Value], g: &mut Graph, w: usize, t: &Text, h: &HostRef, warned: &mut HashSet<(usize, String)>) {
+fn references(
+    items: &[Value],
+    g: &mut Graph,
+    w: usize,
+    t: &Text,
+    h: &HostRef,
+    address: bool,
+    warned: &mut HashSet<(usize, String)>,
+) {
     let caller = &g.index.workloads[w];
-    let target = refs::service_name(&h.host, &caller.namespace).and_then(|(ns, name)| g.index.service(&ns, &name));
+    let target = refs::service_name(&h.host, &caller.namespace)
+        .and_then(|(ns, name)| g.index.service(&ns, &name));
     let Some(s) = target else {
-        let address = t.env.as_deref().is_some_and(refs::is_address_key);
         let clear = address || h.in_url;
         if clear
             && refs::looks_in_cluster(&h.host, |ns| g.index.namespaces.contains(ns))
@@ -247,9 +304,9 @@ fn references(items: &[Value], g: &mut Graph, w: usize, t: &Text, h: &HostRef, w
         return;
     }
     let chosen: Vec<usize> = match h.port {
-        Some(p) if svc.ports.iter().any(|sp| sp.port == p) => {
-            (0..svc.ports.len()).filter(|&i| svc.ports[i].port == p).collect()
-        }
+        Some(p) if svc.ports.iter().any(|sp| sp.port == p) => (0..svc.ports.len())
+            .filter(|&i| svc.ports[i].port == p)
+            .collect(),
         Some(p) => {
             if warned.insert((w, format!("port:{}:{p}", svc.name))) {
                 g.results.push(
@@ -277,7 +334,13 @@ enum Callers {
 
 /// Adds flows from a caller to every backend of a Service on the chosen Service ports,
 /// resolved to the backends' pod ports.
-fn add_service_flow(items: &[Value], g: &mut Graph, from: Callers, svc: &Service, chosen: &[usize]) {
+fn add_service_flow(
+    items: &[Value],
+    g: &mut Graph,
+    from: Callers,
+    svc: &Service,
+    chosen: &[usize],
+) {
     for &b in &svc.backends {
         let mut ports = BTreeSet::new();
         for &pi in chosen {
@@ -327,16 +390,34 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
                 let spec = &item["spec"];
                 let mut refs: Vec<&Value> = vec![&spec["defaultBackend"], &spec["backend"]];
                 for rule in spec["rules"].as_array().into_iter().flatten() {
-                    refs.extend(rule["http"]["paths"].as_array().into_iter().flatten().map(|p| &p["backend"]));
+                    refs.extend(
+                        rule["http"]["paths"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|p| &p["backend"]),
+                    );
                 }
                 for b in refs {
                     let s = &b["service"];
                     if let Some(name) = s["name"].as_str() {
                         let port = s["port"]["number"].clone();
-                        let port = if port.is_null() { s["port"]["name"].clone() } else { port };
-                        backends.push((ns.to_string(), name.to_string(), Some(port).filter(|p| !p.is_null())));
+                        let port = if port.is_null() {
+                            s["port"]["name"].clone()
+                        } else {
+                            port
+                        };
+                        backends.push((
+                            ns.to_string(),
+                            name.to_string(),
+                            Some(port).filter(|p| !p.is_null()),
+                        ));
                     } else if let Some(name) = b["serviceName"].as_str() {
-                        backends.push((ns.to_string(), name.to_string(), Some(b["servicePort"].clone()).filter(|p| !p.is_null())));
+                        backends.push((
+                            ns.to_string(),
+                            name.to_string(),
+                            Some(b["servicePort"].clone()).filter(|p| !p.is_null()),
+                        ));
                     }
                 }
             }
@@ -347,7 +428,11 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
                             && r["group"].as_str().is_none_or(str::is_empty);
                         if let (true, Some(name)) = (is_service, r["name"].as_str()) {
                             let bns = r["namespace"].as_str().unwrap_or(ns);
-                            backends.push((bns.to_string(), name.to_string(), Some(r["port"].clone()).filter(|p| !p.is_null())));
+                            backends.push((
+                                bns.to_string(),
+                                name.to_string(),
+                                Some(r["port"].clone()).filter(|p| !p.is_null()),
+                            ));
                         }
                     }
                 }
@@ -399,8 +484,11 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
         let from = workloads_named(&g.index, &e.from);
         if from.is_empty() {
             g.results.push(
-                FnResult::warning(format!("spec.networkPolicy.edges[{i}].from `{}` names no workload in the input", e.from))
-                    .at(format!("spec.networkPolicy.edges[{i}].from")),
+                FnResult::warning(format!(
+                    "spec.networkPolicy.edges[{i}].from `{}` names no workload in the input",
+                    e.from
+                ))
+                .at(format!("spec.networkPolicy.edges[{i}].from")),
             );
         }
         let mut targets: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
@@ -455,19 +543,29 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
         }
     }
     for w in 0..g.index.workloads.len() {
-        let Some(class) = g.index.workloads[w].class.as_deref().and_then(|c| config.class(c)) else {
+        let Some(class) = g.index.workloads[w]
+            .class
+            .as_deref()
+            .and_then(|c| config.class(c))
+        else {
             continue;
         };
         for e in &class.spec.network.egress {
             let ports = e.ports.iter().map(|p| ("TCP".to_string(), i32::from(*p)));
-            g.external.entry((w, e.to.clone())).or_default().extend(ports);
+            g.external
+                .entry((w, e.to.clone()))
+                .or_default()
+                .extend(ports);
         }
     }
     for (m, spec) in config.network.monitoring.iter().enumerate() {
         for w in 0..g.index.workloads.len() {
             let wl = &g.index.workloads[w];
             let ports: BTreeSet<PortProto> = if spec.ports.is_empty() {
-                ["metrics", "http-metrics"].iter().filter_map(|n| wl.port_named(n)).collect()
+                ["metrics", "http-metrics"]
+                    .iter()
+                    .filter_map(|n| wl.port_named(n))
+                    .collect()
             } else {
                 edge_ports(wl, &spec.ports)
             };
@@ -503,7 +601,9 @@ fn workloads_named(ix: &Index, spec: &str) -> Vec<usize> {
             .get(&(ns.to_string(), name.to_string()))
             .cloned()
             .unwrap_or_default(),
-        None => (0..ix.workloads.len()).filter(|&w| ix.workloads[w].name == spec).collect(),
+        None => (0..ix.workloads.len())
+            .filter(|&w| ix.workloads[w].name == spec)
+            .collect(),
     }
 }
 
@@ -514,6 +614,8 @@ fn service_named(ix: &Index, spec: &str) -> Vec<usize> {
     }
     match spec.split_once('/') {
         Some((ns, name)) => ix.service(ns, name).into_iter().collect(),
-        None => (0..ix.services.len()).filter(|&s| ix.services[s].name == spec).collect(),
+        None => (0..ix.services.len())
+            .filter(|&s| ix.services[s].name == spec)
+            .collect(),
     }
 }

@@ -47,12 +47,16 @@ pub struct GraphOutcome {
 
 /// The configured ingress controllers, or the default: every pod of namespace `ingress-nginx`.
 pub fn ingress_controllers(config: &Config) -> Vec<PeerSpec> {
-    config.network.ingress_controllers.clone().unwrap_or_else(|| {
-        vec![PeerSpec {
-            namespace: Some("ingress-nginx".into()),
-            ..Default::default()
-        }]
-    })
+    config
+        .network
+        .ingress_controllers
+        .clone()
+        .unwrap_or_else(|| {
+            vec![PeerSpec {
+                namespace: Some("ingress-nginx".into()),
+                ..Default::default()
+            }]
+        })
 }
 
 /// Builds the graph from the items and emits the policies.

@@ -18,8 +18,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use k8s_openapi::api::networking::v1::{
-    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
-    NetworkPolicySpec,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -34,7 +34,14 @@ use crate::pipeline;
 /// The namespace label every namespace carries (Kubernetes 1.21+).
 pub const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
 /// Private, shared, link-local and loopback ranges: `internet` excludes them.
-pub const PRIVATE_V4: [&str; 6] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"];
+pub const PRIVATE_V4: [&str; 6] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "127.0.0.0/8",
+];
 /// Unique-local, link-local and loopback IPv6 ranges.
 pub const PRIVATE_V6: [&str; 3] = ["fc00::/7", "fe80::/10", "::1/128"];
 
@@ -65,7 +72,11 @@ fn peer_of(spec: &PeerSpec) -> NetworkPolicyPeer {
         ns_labels.insert(NAMESPACE_LABEL.into(), ns.clone());
     }
     NetworkPolicyPeer {
-        namespace_selector: Some(if ns_labels.is_empty() { LabelSelector::default() } else { selector(&ns_labels) }),
+        namespace_selector: Some(if ns_labels.is_empty() {
+            LabelSelector::default()
+        } else {
+            selector(&ns_labels)
+        }),
         pod_selector: (!spec.pod_labels.is_empty()).then(|| selector(&spec.pod_labels)),
         ip_block: None,
     }
@@ -115,8 +126,14 @@ fn dns_rule(config: &Config) -> NetworkPolicyEgressRule {
 fn ip_blocks(config: &Config, name: &str) -> Vec<NetworkPolicyPeer> {
     let blocks: Vec<IPBlock> = if name == "internet" {
         vec![
-            IPBlock { cidr: "0.0.0.0/0".into(), except: Some(PRIVATE_V4.map(String::from).to_vec()) },
-            IPBlock { cidr: "::/0".into(), except: Some(PRIVATE_V6.map(String::from).to_vec()) },
+            IPBlock {
+                cidr: "0.0.0.0/0".into(),
+                except: Some(PRIVATE_V4.map(String::from).to_vec()),
+            },
+            IPBlock {
+                cidr: "::/0".into(),
+                except: Some(PRIVATE_V6.map(String::from).to_vec()),
+            },
         ]
     } else {
         config
@@ -128,15 +145,24 @@ fn ip_blocks(config: &Config, name: &str) -> Vec<NetworkPolicyPeer> {
                 x.cidrs.iter().map(|c| IPBlock {
                     cidr: c.clone(),
                     // An except must lie inside its cidr: keep those of the same address family.
-                    except: Some(x.except.iter().filter(|e| e.contains(':') == c.contains(':')).cloned().collect::<Vec<_>>())
-                        .filter(|v| !v.is_empty()),
+                    except: Some(
+                        x.except
+                            .iter()
+                            .filter(|e| e.contains(':') == c.contains(':'))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    )
+                    .filter(|v| !v.is_empty()),
                 })
             })
             .collect()
     };
     blocks
         .into_iter()
-        .map(|b| NetworkPolicyPeer { ip_block: Some(b), ..Default::default() })
+        .map(|b| NetworkPolicyPeer {
+            ip_block: Some(b),
+            ..Default::default()
+        })
         .collect()
 }
 
@@ -152,12 +178,17 @@ fn policy(name: &str, ns: &str, spec: NetworkPolicySpec) -> NetworkPolicy {
 }
 
 /// Groups peers by their port sets, so callers on the same ports share one rule.
-fn group(peers: Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>) -> Vec<(Vec<NetworkPolicyPeer>, BTreeSet<PortProto>)> {
+fn group(
+    peers: Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>,
+) -> Vec<(Vec<NetworkPolicyPeer>, BTreeSet<PortProto>)> {
     let mut by_ports: BTreeMap<BTreeSet<PortProto>, Vec<NetworkPolicyPeer>> = BTreeMap::new();
     for (peer, ports) in peers {
         by_ports.entry(ports).or_default().push(peer);
     }
-    by_ports.into_iter().map(|(ports, peers)| (peers, ports)).collect()
+    by_ports
+        .into_iter()
+        .map(|(ports, peers)| (peers, ports))
+        .collect()
 }
 
 /// What policy generation produced: resources and warnings.
@@ -171,24 +202,42 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
     let ix = &g.index;
     let mut results = Vec::new();
     let keep = config.network.user_policies.unwrap_or(UserPolicies::Keep) == UserPolicies::Keep;
-    let user = if keep { ix.user_covered() } else { BTreeSet::new() };
+    let user = if keep {
+        ix.user_covered()
+    } else {
+        BTreeSet::new()
+    };
     let controllers = super::ingress_controllers(config);
 
-    let mut ingress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>> = BTreeMap::new();
-    let mut egress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>> = BTreeMap::new();
+    let mut ingress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>> =
+        BTreeMap::new();
+    let mut egress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>> =
+        BTreeMap::new();
     for (&(from, to), ports) in &g.flows {
         let (f, t) = (&ix.workloads[from], &ix.workloads[to]);
         if f.labels.is_empty() || t.labels.is_empty() {
             continue;
         }
-        ingress.entry(to).or_default().push((workload_peer(f, &t.namespace), ports.clone()));
-        egress.entry(from).or_default().push((workload_peer(t, &f.namespace), ports.clone()));
+        ingress
+            .entry(to)
+            .or_default()
+            .push((workload_peer(f, &t.namespace), ports.clone()));
+        egress
+            .entry(from)
+            .or_default()
+            .push((workload_peer(t, &f.namespace), ports.clone()));
     }
     for (&(c, w), ports) in &g.controllers {
-        ingress.entry(w).or_default().push((peer_of(&controllers[c]), ports.clone()));
+        ingress
+            .entry(w)
+            .or_default()
+            .push((peer_of(&controllers[c]), ports.clone()));
     }
     for (&(m, w), ports) in &g.monitoring {
-        ingress.entry(w).or_default().push((peer_of(&config.network.monitoring[m].peer), ports.clone()));
+        ingress
+            .entry(w)
+            .or_default()
+            .push((peer_of(&config.network.monitoring[m].peer), ports.clone()));
     }
 
     // (namespace, name) -> policy; BTreeMap keeps the output sorted.
@@ -198,7 +247,10 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
     let mut names: HashSet<(String, String)> = HashSet::new();
     for (w, wl) in ix.workloads.iter().enumerate() {
         if !wl.managed {
-            uncovered.entry(wl.namespace.clone()).or_default().push(wl.name.clone());
+            uncovered
+                .entry(wl.namespace.clone())
+                .or_default()
+                .push(wl.name.clone());
             continue;
         }
         if user.contains(&w) {
@@ -213,7 +265,10 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
                 ))
                 .about(&items[wl.item]),
             );
-            uncovered.entry(wl.namespace.clone()).or_default().push(wl.name.clone());
+            uncovered
+                .entry(wl.namespace.clone())
+                .or_default()
+                .push(wl.name.clone());
             continue;
         }
         let mut name = format!("{}-netpol", wl.name);
@@ -223,16 +278,29 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
         }
         let ingress_rules = group(ingress.remove(&w).unwrap_or_default())
             .into_iter()
-            .map(|(from, ports)| NetworkPolicyIngressRule { from: Some(from), ports: ports_of(&ports) })
+            .map(|(from, ports)| NetworkPolicyIngressRule {
+                from: Some(from),
+                ports: ports_of(&ports),
+            })
             .collect();
         let mut egress_rules = vec![dns_rule(config)];
         egress_rules.extend(
             group(egress.remove(&w).unwrap_or_default())
                 .into_iter()
-                .map(|(to, ports)| NetworkPolicyEgressRule { to: Some(to), ports: ports_of(&ports) }),
+                .map(|(to, ports)| NetworkPolicyEgressRule {
+                    to: Some(to),
+                    ports: ports_of(&ports),
+                }),
         );
-        for ((_, ext), ports) in g.external.range((w, String::new())..).take_while(|((x, _), _)| *x == w) {
-            egress_rules.push(NetworkPolicyEgressRule { to: Some(ip_blocks(config, ext)), ports: ports_of(ports) });
+        for ((_, ext), ports) in g
+            .external
+            .range((w, String::new())..)
+            .take_while(|((x, _), _)| *x == w)
+        {
+            egress_rules.push(NetworkPolicyEgressRule {
+                to: Some(ip_blocks(config, ext)),
+                ports: ports_of(ports),
+            });
         }
         let spec = NetworkPolicySpec {
             pod_selector: Some(selector(&wl.labels)),
@@ -241,7 +309,10 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             egress: Some(egress_rules),
         };
         let path = pipeline::generated_path(Some(&items[wl.item]), "NetworkPolicy", &name);
-        out.insert((wl.namespace.clone(), name.clone()), (to_value(policy(&name, &wl.namespace, spec)), path));
+        out.insert(
+            (wl.namespace.clone(), name.clone()),
+            (to_value(policy(&name, &wl.namespace, spec)), path),
+        );
         covered_ns.insert(wl.namespace.clone());
     }
 
@@ -254,7 +325,10 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             ingress: None,
         };
         let path = pipeline::generated_path(anchor, "NetworkPolicy", "allow-dns");
-        out.insert((ns.clone(), "allow-dns".into()), (to_value(policy("allow-dns", ns, dns)), path));
+        out.insert(
+            (ns.clone(), "allow-dns".into()),
+            (to_value(policy("allow-dns", ns, dns)), path),
+        );
         if config.network.default_deny == Some(false) {
             continue;
         }
@@ -272,7 +346,10 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             ..Default::default()
         };
         let path = pipeline::generated_path(anchor, "NetworkPolicy", "default-deny");
-        out.insert((ns.clone(), "default-deny".into()), (to_value(policy("default-deny", ns, deny)), path));
+        out.insert(
+            (ns.clone(), "default-deny".into()),
+            (to_value(policy("default-deny", ns, deny)), path),
+        );
     }
 
     let mut used: HashSet<String> = HashSet::new();
@@ -293,8 +370,14 @@ fn unique_path(used: &mut HashSet<String>, path: String, ns: &str, name: &str) -
     if used.insert(path.clone()) {
         return path;
     }
-    let (dir, _) = path.rsplit_once('/').map_or(("", path.as_str()), |(d, f)| (d, f));
-    let dir = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+    let (dir, _) = path
+        .rsplit_once('/')
+        .map_or(("", path.as_str()), |(d, f)| (d, f));
+    let dir = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
     let mut n = 1;
     loop {
         let candidate = if n == 1 {

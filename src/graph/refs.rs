@@ -26,7 +26,8 @@ fn is_dns_name(s: &str) -> bool {
         && s.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         })
@@ -57,7 +58,8 @@ pub fn hosts(text: &str) -> Vec<HostRef> {
         let after_slashes = before(1) == Some(b'/') && before(2) == Some(b'/');
         let path_segment = before(1) == Some(b'/') && !after_slashes;
         let scheme = rest.starts_with(b"://");
-        let userinfo = rest.first() == Some(&b'@') || (rest.first() == Some(&b':') && has_at_before_slash(rest));
+        let userinfo = rest.first() == Some(&b'@')
+            || (rest.first() == Some(&b':') && has_at_before_slash(rest));
         if path_segment || scheme || userinfo || !is_dns_name(token) {
             continue;
         }
@@ -110,9 +112,18 @@ pub fn looks_in_cluster(host: &str, known_namespace: impl Fn(&str) -> bool) -> b
 /// Env var names whose values are host names or URLs by convention.
 pub fn is_address_key(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
-    ["_HOST", "_HOSTNAME", "_URL", "_URI", "_ENDPOINT", "_ADDR", "_ADDRESS", "_SERVER"]
-        .iter()
-        .any(|s| k.ends_with(s))
+    [
+        "_HOST",
+        "_HOSTNAME",
+        "_URL",
+        "_URI",
+        "_ENDPOINT",
+        "_ADDR",
+        "_ADDRESS",
+        "_SERVER",
+    ]
+    .iter()
+    .any(|s| k.ends_with(s))
         || matches!(k.as_str(), "HOST" | "URL" | "ENDPOINT")
 }
 
@@ -126,12 +137,18 @@ mod tests {
 
     #[test]
     fn urls_userinfo_and_paths() {
-        assert_eq!(names("redis://ai-interviewer-redis:6379/0"), [("ai-interviewer-redis".into(), Some(6379))]);
+        assert_eq!(
+            names("redis://ai-interviewer-redis:6379/0"),
+            [("ai-interviewer-redis".into(), Some(6379))]
+        );
         assert_eq!(
             names("postgres://app:s3cret@db.data.svc.cluster.local:5432/app"),
             [("db.data.svc.cluster.local".into(), Some(5432))]
         );
-        assert_eq!(names("http://gateway/api/backend"), [("gateway".into(), None)]);
+        assert_eq!(
+            names("http://gateway/api/backend"),
+            [("gateway".into(), None)]
+        );
         let h = hosts("proxy_pass http://backend:8080;");
         assert_eq!(h.last().unwrap().host, "backend");
         assert!(h.last().unwrap().in_url);
@@ -139,17 +156,33 @@ mod tests {
 
     #[test]
     fn plain_hosts_and_noise() {
-        assert_eq!(names("ai-interviewer-minio:9000"), [("ai-interviewer-minio".into(), Some(9000))]);
+        assert_eq!(
+            names("ai-interviewer-minio:9000"),
+            [("ai-interviewer-minio".into(), Some(9000))]
+        );
         assert_eq!(names("10.0.0.5:80 8080"), []);
-        assert_eq!(names("Connect to redis."), [("to".into(), None), ("redis".into(), None)]);
+        assert_eq!(
+            names("Connect to redis."),
+            [("to".into(), None), ("redis".into(), None)]
+        );
         assert_eq!(names("MY_VAR=x_y"), []);
     }
 
     #[test]
     fn dns_forms() {
-        for h in ["redis", "redis.data", "redis.data.svc", "redis.data.svc.cluster.local", "redis-0.redis.data.svc.cluster.local"] {
+        for h in [
+            "redis",
+            "redis.data",
+            "redis.data.svc",
+            "redis.data.svc.cluster.local",
+            "redis-0.redis.data.svc.cluster.local",
+        ] {
             let want = if h == "redis" { "app" } else { "data" };
-            assert_eq!(service_name(h, "app"), Some((want.into(), "redis".into())), "{h}");
+            assert_eq!(
+                service_name(h, "app"),
+                Some((want.into(), "redis".into())),
+                "{h}"
+            );
         }
         assert_eq!(service_name("api.openai.com", "app"), None);
     }

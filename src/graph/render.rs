@@ -18,16 +18,27 @@ struct Node {
 }
 
 fn ident(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 fn ports_label(ports: &BTreeSet<PortProto>) -> String {
-    if ports.iter().any(|(p, n)| p == ANY_PORT.0 && *n == ANY_PORT.1) {
+    if ports
+        .iter()
+        .any(|(p, n)| p == ANY_PORT.0 && *n == ANY_PORT.1)
+    {
         return "any".into();
     }
     ports
         .iter()
-        .map(|(proto, n)| if proto == "TCP" { n.to_string() } else { format!("{n}/{proto}") })
+        .map(|(proto, n)| {
+            if proto == "TCP" {
+                n.to_string()
+            } else {
+                format!("{n}/{proto}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -37,20 +48,42 @@ fn peer_label(p: &PeerSpec) -> String {
     if let Some(ns) = &p.namespace {
         parts.push(format!("ns {ns}"));
     }
-    parts.extend(p.namespace_labels.iter().map(|(k, v)| format!("ns {k}={v}")));
+    parts.extend(
+        p.namespace_labels
+            .iter()
+            .map(|(k, v)| format!("ns {k}={v}")),
+    );
     parts.extend(p.pod_labels.iter().map(|(k, v)| format!("{k}={v}")));
-    if parts.is_empty() { "all namespaces".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "all namespaces".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// Nodes and edges, sorted.
 fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, String), String>) {
     let ix = &g.index;
-    let multi_ns = ix.workloads.iter().map(|w| &w.namespace).collect::<BTreeSet<_>>().len() > 1;
+    let multi_ns = ix
+        .workloads
+        .iter()
+        .map(|w| &w.namespace)
+        .collect::<BTreeSet<_>>()
+        .len()
+        > 1;
     let wnode = |w: usize| {
         let wl = &ix.workloads[w];
         Node {
-            id: ident(&format!("w_{}_{}", wl.namespace, wl.name)),
-            label: if multi_ns { wl.display() } else { wl.name.clone() },
+            id: ident(&if multi_ns {
+                format!("w_{}_{}", wl.namespace, wl.name)
+            } else {
+                format!("w_{}", wl.name)
+            }),
+            label: if multi_ns {
+                wl.display()
+            } else {
+                wl.name.clone()
+            },
             unmanaged: !wl.managed,
         }
     };
@@ -75,7 +108,10 @@ fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, Strin
     for (&(m, w), ports) in &g.monitoring {
         let n = Node {
             id: format!("monitoring_{m}"),
-            label: format!("monitoring ({})", peer_label(&config.network.monitoring[m].peer)),
+            label: format!(
+                "monitoring ({})",
+                peer_label(&config.network.monitoring[m].peer)
+            ),
             unmanaged: false,
         };
         edges.insert((n.id.clone(), wnode(w).id), ports_label(ports));
@@ -110,7 +146,11 @@ pub fn mermaid(g: &Graph, config: &Config) -> String {
     for ((f, t), label) in &edges {
         s.push_str(&format!("  {f} -->|\"{label}\"| {t}\n"));
     }
-    let unmanaged: Vec<&str> = nodes.iter().filter(|n| n.unmanaged).map(|n| n.id.as_str()).collect();
+    let unmanaged: Vec<&str> = nodes
+        .iter()
+        .filter(|n| n.unmanaged)
+        .map(|n| n.id.as_str())
+        .collect();
     if !unmanaged.is_empty() {
         s.push_str("  classDef unmanaged stroke-dasharray: 5 5\n");
         s.push_str(&format!("  class {} unmanaged\n", unmanaged.join(",")));
