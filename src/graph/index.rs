@@ -388,3 +388,54 @@ pub fn expression_matches(e: &Value, labels: &BTreeMap<String, String>) -> bool 
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deploy(ns: &str, name: &str, labels: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+            "spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "ports": [{"name": "http", "containerPort": "8080"}]}]}}}})
+    }
+
+    fn netpol(ns: &str, selector: Value) -> Value {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "p", "namespace": ns},
+            "spec": {"podSelector": selector}})
+    }
+
+    #[test]
+    fn services_select_by_subset_within_their_namespace() {
+        let items = vec![
+            deploy("a", "web", json!({"app": "web", "tier": "front"})),
+            deploy("a", "web-canary", json!({"app": "web", "track": "canary"})),
+            deploy("b", "web", json!({"app": "web"})),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "a"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}}),
+        ];
+        let ix = Index::build(&items, &Config::shipped());
+        let s = &ix.services[ix.service("a", "web").unwrap()];
+        assert_eq!(s.backends, [0, 1]);
+        assert_eq!(s.ports[0].target, TargetPort::Name("http".into()));
+        assert_eq!(
+            ix.workloads[0].port_named("http"),
+            Some(("TCP".into(), 8080)),
+            "a quoted port number is a number"
+        );
+    }
+
+    #[test]
+    fn user_policies_cover_what_they_select_but_not_everything() {
+        let items = vec![
+            deploy("a", "web", json!({"app": "web"})),
+            deploy("a", "db", json!({"app": "db"})),
+            netpol(
+                "a",
+                json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["db"]}]}),
+            ),
+            netpol("a", json!({})),
+        ];
+        let ix = Index::build(&items, &Config::shipped());
+        assert_eq!(ix.user_covered().into_iter().collect::<Vec<_>>(), [1]);
+    }
+}
