@@ -14,7 +14,9 @@ pub struct NetworkPolicySpec {
     /// ours as well (policies are additive, so theirs can only widen what ours allow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_policies: Option<UserPolicies>,
-    /// Emit a default-deny policy (ingress and egress) per namespace. Default true.
+    /// Emit a default-deny policy (ingress and egress) per namespace. Default true. It is left
+    /// out, with a warning, of a namespace where some workload gets no policy (opted out or
+    /// excluded), since it would cut that workload off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_deny: Option<bool>,
     /// Where ingress controllers run. Workloads that back an Ingress or HTTPRoute accept
@@ -26,7 +28,8 @@ pub struct NetworkPolicySpec {
     /// numbers; empty: ports named `metrics` or `http-metrics`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitoring: Vec<MonitoringSpec>,
-    /// Where cluster DNS runs. Default: pods `k8s-app: kube-dns` in namespace `kube-system`.
+    /// Where cluster DNS runs (egress on UDP and TCP 53 is allowed to it from every workload).
+    /// Default: pods `k8s-app: kube-dns` in namespace `kube-system`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<PeerSpec>,
     /// Flows the manifests do not show (e.g. agents that find each other through a registry).
@@ -69,7 +72,9 @@ pub struct MonitoringSpec {
     /// Where the scraper runs.
     #[serde(flatten)]
     pub peer: PeerSpec,
-    /// Port names or numbers it scrapes.
+    /// Port names or numbers it scrapes. A name is resolved on each workload's container ports
+    /// (workloads without such a port are not scraped); a number is allowed on every workload.
+    /// Empty: the ports named `metrics` or `http-metrics`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<serde_json::Value>,
 }
@@ -78,9 +83,11 @@ pub struct MonitoringSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EdgeSpec {
-    /// Calling workloads: a workload name, or `class:NAME` for every workload of a class.
+    /// Calling workloads: a workload name (in any namespace), `namespace/name`, or `class:NAME`
+    /// for every workload of a class.
     pub from: String,
-    /// Called workloads: a Service name, a workload name, or `class:NAME`.
+    /// Called workloads: a Service name (its backends, on its target ports), a workload name,
+    /// `namespace/name` of either, or `class:NAME`. A Service of that name wins over a workload.
     pub to: String,
     /// Ports on the called pods (names or numbers); empty: every port the callee declares.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -152,6 +152,27 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
             &m.ports,
             &mut p,
         );
+        check_peer(
+            &format!("spec.networkPolicy.monitoring[{i}]"),
+            &m.peer,
+            &mut p,
+        );
+    }
+    for (i, c) in spec
+        .network_policy
+        .ingress_controllers
+        .iter()
+        .flatten()
+        .enumerate()
+    {
+        check_peer(
+            &format!("spec.networkPolicy.ingressControllers[{i}]"),
+            c,
+            &mut p,
+        );
+    }
+    if let Some(dns) = &spec.network_policy.dns {
+        check_peer("spec.networkPolicy.dns", dns, &mut p);
     }
     for (i, x) in spec.network_policy.external.iter().enumerate() {
         if x.name == "internet" {
@@ -380,6 +401,20 @@ fn check_security(at: &str, s: &SecuritySettings, p: &mut Vec<ConfigProblem>) {
     }
 }
 
+/// A peer with no namespace, namespace labels or pod labels would be every pod of the cluster:
+/// almost certainly a mistake in a least-privilege policy.
+fn check_peer(at: &str, peer: &crate::config::PeerSpec, p: &mut Vec<ConfigProblem>) {
+    if peer.namespace.as_deref().is_none_or(str::is_empty)
+        && peer.namespace_labels.is_empty()
+        && peer.pod_labels.is_empty()
+    {
+        p.push(ConfigProblem::new(
+            at,
+            "names no namespace, namespaceLabels or podLabels, so it would admit every pod of the cluster",
+        ));
+    }
+}
+
 fn check_ports(at: &str, ports: &[Value], p: &mut Vec<ConfigProblem>) {
     for (i, port) in ports.iter().enumerate() {
         let ok = match port {
@@ -430,6 +465,21 @@ mod tests {
     fn load(spec: Value) -> Vec<ConfigProblem> {
         let fc = json!({"apiVersion": API_VERSION, "kind": KIND, "spec": spec});
         Config::load(Some(&fc)).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn network_peers_must_select_something() {
+        let errs =
+            load(json!({"networkPolicy": {"ingressControllers": [{}], "dns": {"namespace": ""}}}));
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.networkPolicy.ingressControllers[0]",
+                "spec.networkPolicy.dns"
+            ],
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -1,8 +1,40 @@
-//! The service graph and the NetworkPolicies derived from it.
+//! The service graph and the least-privilege NetworkPolicies derived from it.
+//!
+//! [`index`] indexes the input once; [`refs`] finds host names in text; [`infer`] builds the
+//! graph (inferred and declared flows); [`policy`] turns it into NetworkPolicies; [`render`]
+//! draws it as Mermaid or DOT.
+//!
+//! # Ingress controllers
+//!
+//! Only workloads behind an Ingress, HTTPRoute or GRPCRoute accept traffic from the ingress
+//! controllers, on the backing pod port. By default the controller is every pod of the namespace
+//! `ingress-nginx` (selected by its `kubernetes.io/metadata.name` label). For k3s, whose Traefik
+//! runs in `kube-system`, point it there, narrowed to Traefik's pods:
+//!
+//! ```yaml
+//! apiVersion: apply-defaults.dev/v1alpha1
+//! kind: ApplyDefaults
+//! metadata:
+//!   name: defaults
+//! spec:
+//!   networkPolicy:
+//!     ingressControllers:
+//!     - namespace: kube-system
+//!       podLabels:
+//!         app.kubernetes.io/name: traefik
+//! ```
+//!
+//! Several entries allow several controllers (e.g. ingress-nginx and an Envoy Gateway).
+
+pub mod index;
+pub mod infer;
+pub mod policy;
+pub mod refs;
+pub mod render;
 
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::config::{Config, PeerSpec};
 use crate::krm::FnResult;
 
 /// What NetworkPolicy generation produced.
@@ -13,15 +45,37 @@ pub struct GraphOutcome {
     pub results: Vec<FnResult>,
 }
 
+/// The configured ingress controllers, or the default: every pod of namespace `ingress-nginx`.
+pub fn ingress_controllers(config: &Config) -> Vec<PeerSpec> {
+    config
+        .network
+        .ingress_controllers
+        .clone()
+        .unwrap_or_else(|| {
+            vec![PeerSpec {
+                namespace: Some("ingress-nginx".into()),
+                ..Default::default()
+            }]
+        })
+}
+
 /// Builds the graph from the items and emits the policies.
-pub fn generate(_items: &[Value], _config: &Config) -> GraphOutcome {
-    GraphOutcome::default()
+pub fn generate(items: &[Value], config: &Config) -> GraphOutcome {
+    let graph = infer::build(items, config);
+    let policies = policy::emit(items, config, &graph);
+    let mut results = graph.results;
+    results.extend(policies.results);
+    GraphOutcome {
+        resources: policies.resources,
+        results,
+    }
 }
 
 /// The graph as Mermaid or DOT text.
-pub fn render(_items: &[Value], _config: &Config, format: crate::cli::GraphFormat) -> String {
+pub fn render(items: &[Value], config: &Config, format: crate::cli::GraphFormat) -> String {
+    let graph = infer::build(items, config);
     match format {
-        crate::cli::GraphFormat::Mermaid => "flowchart LR\n".to_string(),
-        crate::cli::GraphFormat::Dot => "digraph services {\n}\n".to_string(),
+        crate::cli::GraphFormat::Mermaid => render::mermaid(&graph, config),
+        crate::cli::GraphFormat::Dot => render::dot(&graph, config),
     }
 }

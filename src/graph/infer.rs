@@ -1,0 +1,621 @@
+//! The service graph: who calls whom on which pod port, inferred from the manifests and
+//! completed by the config.
+//!
+//! Inferred: host names in container env values, args and commands, in the ConfigMaps and
+//! Secrets a pod consumes (env `valueFrom`, `envFrom`, mounted volumes, projected volumes),
+//! resolved against the Services of the input in every DNS form; Ingress, HTTPRoute and
+//! GRPCRoute backends give edges from the ingress controllers. Declared: `networkPolicy.edges`,
+//! classes' `network.egress` to external services, and monitoring scrapers.
+//!
+//! Secret values are decoded only to look for host names; no result ever quotes one.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde_json::Value;
+
+use super::index::{Index, PortProto, Service, TargetPort, Workload, port_number, scalar};
+use super::refs::{self, HostRef};
+use crate::config::Config;
+use crate::krm::{FnResult, annotations};
+use crate::workload;
+
+/// Stands for "every port" in a port set (a declared edge to a callee that declares none).
+pub const ANY_PORT: (&str, i32) = ("*", 0);
+
+/// The graph of one run. Workloads are indexes into `index.workloads`.
+#[derive(Debug, Default)]
+pub struct Graph {
+    pub index: Index,
+    /// (caller, callee) -> ports on the callee's pods.
+    pub flows: BTreeMap<(usize, usize), BTreeSet<PortProto>>,
+    /// (ingress controller entry, workload) -> ports.
+    pub controllers: BTreeMap<(usize, usize), BTreeSet<PortProto>>,
+    /// (monitoring entry, workload) -> ports.
+    pub monitoring: BTreeMap<(usize, usize), BTreeSet<PortProto>>,
+    /// (workload, external service name) -> TCP ports.
+    pub external: BTreeMap<(usize, String), BTreeSet<PortProto>>,
+    pub results: Vec<FnResult>,
+}
+
+/// One string a pod consumes, and where it came from.
+struct Text<'a> {
+    text: std::borrow::Cow<'a, str>,
+    /// The env var name it is the value of (values of `*_HOST`, `*_URL`... are clearly
+    /// addresses).
+    env: Option<String>,
+    /// Where it is, for messages: `env POSTGRES_HOST of container app`.
+    origin: String,
+    /// It is a Secret value: never quoted in results.
+    secret: bool,
+}
+
+/// Builds the graph of the items.
+pub fn build(items: &[Value], config: &Config) -> Graph {
+    let mut g = Graph {
+        index: Index::build(items, config),
+        ..Default::default()
+    };
+    let mut warned: HashSet<(usize, String)> = HashSet::new();
+    for w in 0..g.index.workloads.len() {
+        let texts = texts_of(items, &g.index, &g.index.workloads[w], &mut g.results);
+        for t in &texts {
+            for (n, h) in refs::hosts(&t.text).into_iter().enumerate() {
+                // In the value of an address variable the first name is the host; later ones
+                // (`?sslmode=disable`) are not clearly addresses.
+                let address = n == 0 && t.env.as_deref().is_some_and(refs::is_address_key);
+                references(items, &mut g, w, t, &h, address, &mut warned);
+            }
+        }
+    }
+    routes(items, config, &mut g);
+    declared(items, config, &mut g);
+    g
+}
+
+/// Every string the pods of a workload consume.
+fn texts_of<'a>(
+    items: &'a [Value],
+    ix: &Index,
+    w: &Workload,
+    results: &mut Vec<FnResult>,
+) -> Vec<Text<'a>> {
+    let item = &items[w.item];
+    let mut out = Vec::new();
+    let Some(spec) = workload::pod_spec(item, &w.kind) else {
+        return out;
+    };
+    for (_, _, c) in workload::containers(spec) {
+        let cname = c["name"].as_str().unwrap_or("?");
+        for env in c["env"].as_array().into_iter().flatten() {
+            let name = env["name"].as_str().unwrap_or_default().to_string();
+            if let Some(v) = env["value"].as_str() {
+                out.push(Text {
+                    text: v.into(),
+                    env: Some(name.clone()),
+                    origin: format!("env {name} of container {cname}"),
+                    secret: false,
+                });
+            }
+            let from = &env["valueFrom"];
+            for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
+                let r = &from[field];
+                if let (Some(src), Some(key)) = (r["name"].as_str(), r["key"].as_str()) {
+                    for (k, text) in
+                        config_values(items, ix, kind, &w.namespace, src, Some(key), results)
+                    {
+                        out.push(Text {
+                            text,
+                            env: Some(name.clone()),
+                            origin: format!(
+                                "env {name} of container {cname} (key {k} of {kind} {src})"
+                            ),
+                            secret: kind == "Secret",
+                        });
+                    }
+                }
+            }
+        }
+        for ef in c["envFrom"].as_array().into_iter().flatten() {
+            let prefix = ef["prefix"].as_str().unwrap_or_default();
+            for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
+                if let Some(src) = ef[field]["name"].as_str() {
+                    for (k, text) in
+                        config_values(items, ix, kind, &w.namespace, src, None, results)
+                    {
+                        out.push(Text {
+                            text,
+                            env: Some(format!("{prefix}{k}")),
+                            origin: format!(
+                                "key {k} of {kind} {src} (envFrom of container {cname})"
+                            ),
+                            secret: kind == "Secret",
+                        });
+                    }
+                }
+            }
+        }
+        for field in ["command", "args"] {
+            for a in c[field]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                out.push(Text {
+                    text: a.into(),
+                    env: None,
+                    origin: format!("{field} of container {cname}"),
+                    secret: false,
+                });
+            }
+        }
+    }
+    for v in spec["volumes"].as_array().into_iter().flatten() {
+        let mut sources = vec![v];
+        sources.extend(v["projected"]["sources"].as_array().into_iter().flatten());
+        for s in sources {
+            let found = [
+                (
+                    "ConfigMap",
+                    s["configMap"]["name"].as_str(),
+                    &s["configMap"]["items"],
+                ),
+                (
+                    "Secret",
+                    s["secret"]["secretName"].as_str(),
+                    &s["secret"]["items"],
+                ),
+                (
+                    "Secret",
+                    s["secret"]["name"].as_str(),
+                    &s["secret"]["items"],
+                ),
+            ];
+            for (kind, name, keys) in found {
+                let Some(src) = name else { continue };
+                let keys: Vec<Option<&str>> = match keys.as_array() {
+                    Some(list) => list
+                        .iter()
+                        .map(|k| k["key"].as_str())
+                        .filter(Option::is_some)
+                        .collect(),
+                    None => vec![None],
+                };
+                for key in keys {
+                    for (k, text) in config_values(items, ix, kind, &w.namespace, src, key, results)
+                    {
+                        out.push(Text {
+                            text,
+                            env: None,
+                            origin: format!(
+                                "file {k} of {kind} {src} (volume {})",
+                                v["name"].as_str().unwrap_or("?")
+                            ),
+                            secret: kind == "Secret",
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The values of a ConfigMap or Secret (one key, or all), Secret `data` decoded from base64.
+fn config_values<'a>(
+    items: &'a [Value],
+    ix: &Index,
+    kind: &'static str,
+    ns: &str,
+    name: &str,
+    key: Option<&str>,
+    results: &mut Vec<FnResult>,
+) -> Vec<(String, std::borrow::Cow<'a, str>)> {
+    let Some(&i) = ix
+        .config_by_name
+        .get(&(kind, ns.to_string(), name.to_string()))
+    else {
+        return Vec::new();
+    };
+    let item = &items[i];
+    let mut out = Vec::new();
+    let wanted = |k: &str| key.is_none_or(|want| want == k);
+    for field in ["data", "stringData"] {
+        for (k, v) in item[field]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| wanted(k))
+        {
+            let Some(text) = v.as_str() else { continue };
+            if kind == "Secret" && field == "data" {
+                match serde_json::from_value::<k8s_openapi::ByteString>(Value::String(text.to_string())) {
+                    Ok(bytes) => out.push((k.clone(), String::from_utf8_lossy(&bytes.0).into_owned().into())),
+                    Err(_) => results.push(
+                        FnResult::warning(format!(
+                            "key {k} of Secret {name} is not valid base64; it was not searched for Service names"
+                        ))
+                        .about(item)
+                        .at(format!("data.{k}")),
+                    ),
+                }
+            } else {
+                out.push((k.clone(), text.into()));
+            }
+        }
+    }
+    out
+}
+
+/// Adds the flows one host reference gives, or warns about a reference that clearly names a
+/// Service the input does not have.
+fn references(
+    items: &[Value],
+    g: &mut Graph,
+    w: usize,
+    t: &Text,
+    h: &HostRef,
+    address: bool,
+    warned: &mut HashSet<(usize, String)>,
+) {
+    let caller = &g.index.workloads[w];
+    let target = refs::service_name(&h.host, &caller.namespace)
+        .and_then(|(ns, name)| g.index.service(&ns, &name));
+    let Some(s) = target else {
+        let clear = address || h.in_url;
+        if clear
+            && refs::looks_in_cluster(&h.host, |ns| g.index.namespaces.contains(ns))
+            && warned.insert((w, h.host.clone()))
+        {
+            let what = if t.secret {
+                "names a host (not shown: Secret value)".to_string()
+            } else {
+                format!("names `{}`", h.host)
+            };
+            g.results.push(
+                FnResult::warning(format!(
+                    "{} {what}, which is no Service in the input; no NetworkPolicy allows {} to reach it",
+                    t.origin,
+                    caller.display()
+                ))
+                .about(&items[caller.item]),
+            );
+        }
+        return;
+    };
+    let svc = &g.index.services[s];
+    let callee_key = (w, format!("svc:{}", svc.name));
+    if !svc.has_selector || svc.backends.is_empty() {
+        if warned.insert(callee_key) {
+            let why = if svc.has_selector {
+                "its selector matches no workload in the input"
+            } else {
+                "it has no selector, so its endpoints are unknown (declare them under spec.networkPolicy.external)"
+            };
+            g.results.push(
+                FnResult::warning(format!(
+                    "{} refers to Service {}, but {why}; no egress rule is generated for it",
+                    caller.display(),
+                    svc.name
+                ))
+                .about(&items[caller.item]),
+            );
+        }
+        return;
+    }
+    let chosen: Vec<usize> = match h.port {
+        Some(p) if svc.ports.iter().any(|sp| sp.port == p) => (0..svc.ports.len())
+            .filter(|&i| svc.ports[i].port == p)
+            .collect(),
+        Some(p) => {
+            if warned.insert((w, format!("port:{}:{p}", svc.name))) {
+                g.results.push(
+                    FnResult::warning(format!(
+                        "{} names {}:{p}, but port {p} is not a port of Service {}; allowing all of its ports",
+                        t.origin, svc.name, svc.name
+                    ))
+                    .about(&items[caller.item]),
+                );
+            }
+            (0..svc.ports.len()).collect()
+        }
+        None => (0..svc.ports.len()).collect(),
+    };
+    let svc = svc.clone();
+    add_service_flow(items, g, Callers::Workload(w), &svc, &chosen);
+}
+
+/// Who calls a Service.
+#[derive(Clone, Copy)]
+enum Callers {
+    Workload(usize),
+    Controller(usize),
+}
+
+/// Adds flows from a caller to every backend of a Service on the chosen Service ports,
+/// resolved to the backends' pod ports.
+fn add_service_flow(
+    items: &[Value],
+    g: &mut Graph,
+    from: Callers,
+    svc: &Service,
+    chosen: &[usize],
+) {
+    for &b in &svc.backends {
+        let mut ports = BTreeSet::new();
+        for &pi in chosen {
+            let sp = &svc.ports[pi];
+            match &sp.target {
+                TargetPort::Number(n) => {
+                    ports.insert((sp.protocol.clone(), *n));
+                }
+                TargetPort::Name(name) => match g.index.workloads[b].port_named(name) {
+                    Some(p) => {
+                        ports.insert(p);
+                    }
+                    None => g.results.push(
+                        FnResult::warning(format!(
+                            "targetPort `{name}` of Service {} names no container port of {}; that port is not allowed",
+                            svc.name,
+                            g.index.workloads[b].display()
+                        ))
+                        .about(&items[svc.item]),
+                    ),
+                },
+            }
+        }
+        if ports.is_empty() {
+            continue;
+        }
+        match from {
+            Callers::Workload(w) if w == b => {}
+            Callers::Workload(w) => g.flows.entry((w, b)).or_default().extend(ports),
+            Callers::Controller(c) => g.controllers.entry((c, b)).or_default().extend(ports),
+        }
+    }
+}
+
+/// Ingress and Gateway API routes: their backends accept traffic from every ingress controller.
+fn routes(items: &[Value], config: &Config, g: &mut Graph) {
+    let controllers = super::ingress_controllers(config).len();
+    for item in items {
+        if !item.is_object() || annotations::is_local_config(item) {
+            continue;
+        }
+        let group = workload::group_of(item["apiVersion"].as_str().unwrap_or_default());
+        let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
+        let mut backends: Vec<(String, String, Option<Value>)> = Vec::new();
+        match (group, item["kind"].as_str().unwrap_or_default()) {
+            ("networking.k8s.io" | "extensions", "Ingress") => {
+                let spec = &item["spec"];
+                let mut refs: Vec<&Value> = vec![&spec["defaultBackend"], &spec["backend"]];
+                for rule in spec["rules"].as_array().into_iter().flatten() {
+                    refs.extend(
+                        rule["http"]["paths"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|p| &p["backend"]),
+                    );
+                }
+                for b in refs {
+                    let s = &b["service"];
+                    if let Some(name) = s["name"].as_str() {
+                        let port = s["port"]["number"].clone();
+                        let port = if port.is_null() {
+                            s["port"]["name"].clone()
+                        } else {
+                            port
+                        };
+                        backends.push((
+                            ns.to_string(),
+                            name.to_string(),
+                            Some(port).filter(|p| !p.is_null()),
+                        ));
+                    } else if let Some(name) = b["serviceName"].as_str() {
+                        backends.push((
+                            ns.to_string(),
+                            name.to_string(),
+                            Some(b["servicePort"].clone()).filter(|p| !p.is_null()),
+                        ));
+                    }
+                }
+            }
+            ("gateway.networking.k8s.io", "HTTPRoute" | "GRPCRoute") => {
+                for rule in item["spec"]["rules"].as_array().into_iter().flatten() {
+                    for r in rule["backendRefs"].as_array().into_iter().flatten() {
+                        let is_service = r["kind"].as_str().is_none_or(|k| k == "Service")
+                            && r["group"].as_str().is_none_or(str::is_empty);
+                        if let (true, Some(name)) = (is_service, r["name"].as_str()) {
+                            let bns = r["namespace"].as_str().unwrap_or(ns);
+                            backends.push((
+                                bns.to_string(),
+                                name.to_string(),
+                                Some(r["port"].clone()).filter(|p| !p.is_null()),
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => continue,
+        }
+        for (bns, name, port) in backends {
+            let Some(s) = g.index.service(&bns, &name) else {
+                g.results.push(
+                    FnResult::warning(format!(
+                        "{} routes to Service {name}, which is not in the input; no NetworkPolicy admits the ingress controller for it",
+                        item["kind"].as_str().unwrap_or_default()
+                    ))
+                    .about(item),
+                );
+                continue;
+            };
+            let svc = g.index.services[s].clone();
+            let chosen: Vec<usize> = (0..svc.ports.len())
+                .filter(|&i| match &port {
+                    None => true,
+                    Some(p) => match port_number(p) {
+                        Some(n) => svc.ports[i].port == n,
+                        None => svc.ports[i].name.as_deref() == p.as_str(),
+                    },
+                })
+                .collect();
+            if chosen.is_empty() {
+                g.results.push(
+                    FnResult::warning(format!(
+                        "{} routes to port {} of Service {name}, which has no such port",
+                        item["kind"].as_str().unwrap_or_default(),
+                        port.as_ref().and_then(scalar).unwrap_or_default()
+                    ))
+                    .about(item),
+                );
+                continue;
+            }
+            for c in 0..controllers {
+                add_service_flow(items, g, Callers::Controller(c), &svc, &chosen);
+            }
+        }
+    }
+}
+
+/// Declared edges, class egress to external services, and monitoring.
+fn declared(items: &[Value], config: &Config, g: &mut Graph) {
+    for (i, e) in config.network.edges.iter().enumerate() {
+        let from = workloads_named(&g.index, &e.from);
+        if from.is_empty() {
+            g.results.push(
+                FnResult::warning(format!(
+                    "spec.networkPolicy.edges[{i}].from `{}` names no workload in the input",
+                    e.from
+                ))
+                .at(format!("spec.networkPolicy.edges[{i}].from")),
+            );
+        }
+        let mut targets: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
+        let services = service_named(&g.index, &e.to);
+        for &s in &services {
+            let svc = &g.index.services[s];
+            for &b in &svc.backends {
+                let ports = if e.ports.is_empty() {
+                    svc.ports
+                        .iter()
+                        .filter_map(|sp| match &sp.target {
+                            TargetPort::Number(n) => Some((sp.protocol.clone(), *n)),
+                            TargetPort::Name(n) => g.index.workloads[b].port_named(n),
+                        })
+                        .collect()
+                } else {
+                    edge_ports(&g.index.workloads[b], &e.ports)
+                };
+                targets.push((b, ports));
+            }
+        }
+        if services.is_empty() {
+            for w in workloads_named(&g.index, &e.to) {
+                let ports = if e.ports.is_empty() {
+                    g.index.workloads[w].all_ports()
+                } else {
+                    edge_ports(&g.index.workloads[w], &e.ports)
+                };
+                targets.push((w, ports));
+            }
+        }
+        if targets.is_empty() {
+            g.results.push(
+                FnResult::warning(format!(
+                    "spec.networkPolicy.edges[{i}].to `{}` names no workload or Service in the input",
+                    e.to
+                ))
+                .at(format!("spec.networkPolicy.edges[{i}].to")),
+            );
+        }
+        for &f in &from {
+            for (t, ports) in &targets {
+                if f == *t {
+                    continue;
+                }
+                let mut ports = ports.clone();
+                if ports.is_empty() {
+                    ports.insert((ANY_PORT.0.to_string(), ANY_PORT.1));
+                }
+                g.flows.entry((f, *t)).or_default().extend(ports);
+            }
+        }
+    }
+    for w in 0..g.index.workloads.len() {
+        let Some(class) = g.index.workloads[w]
+            .class
+            .as_deref()
+            .and_then(|c| config.class(c))
+        else {
+            continue;
+        };
+        for e in &class.spec.network.egress {
+            let ports = e.ports.iter().map(|p| ("TCP".to_string(), i32::from(*p)));
+            g.external
+                .entry((w, e.to.clone()))
+                .or_default()
+                .extend(ports);
+        }
+    }
+    for (m, spec) in config.network.monitoring.iter().enumerate() {
+        for w in 0..g.index.workloads.len() {
+            let wl = &g.index.workloads[w];
+            let ports: BTreeSet<PortProto> = if spec.ports.is_empty() {
+                ["metrics", "http-metrics"]
+                    .iter()
+                    .filter_map(|n| wl.port_named(n))
+                    .collect()
+            } else {
+                edge_ports(wl, &spec.ports)
+            };
+            if !ports.is_empty() {
+                g.monitoring.insert((m, w), ports);
+            }
+        }
+    }
+    let _ = items;
+}
+
+/// Ports of an edge or a scraper on one workload: numbers as given (TCP), names resolved.
+fn edge_ports(w: &Workload, ports: &[Value]) -> BTreeSet<PortProto> {
+    ports
+        .iter()
+        .filter_map(|p| match port_number(p) {
+            Some(n) => Some(("TCP".to_string(), n)),
+            None => w.port_named(p.as_str()?),
+        })
+        .collect()
+}
+
+/// Workloads an edge end names: `class:NAME`, `namespace/name` or `name` (in any namespace).
+fn workloads_named(ix: &Index, spec: &str) -> Vec<usize> {
+    if let Some(class) = spec.strip_prefix("class:") {
+        return (0..ix.workloads.len())
+            .filter(|&w| ix.workloads[w].class.as_deref() == Some(class))
+            .collect();
+    }
+    match spec.split_once('/') {
+        Some((ns, name)) => ix
+            .workload_by_name
+            .get(&(ns.to_string(), name.to_string()))
+            .cloned()
+            .unwrap_or_default(),
+        None => (0..ix.workloads.len())
+            .filter(|&w| ix.workloads[w].name == spec)
+            .collect(),
+    }
+}
+
+/// Services an edge end names: `namespace/name` or `name` (in any namespace).
+fn service_named(ix: &Index, spec: &str) -> Vec<usize> {
+    if spec.starts_with("class:") {
+        return Vec::new();
+    }
+    match spec.split_once('/') {
+        Some((ns, name)) => ix.service(ns, name).into_iter().collect(),
+        None => (0..ix.services.len())
+            .filter(|&s| ix.services[s].name == spec)
+            .collect(),
+    }
+}

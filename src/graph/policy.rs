@@ -1,0 +1,397 @@
+//! The graph as NetworkPolicies, built with k8s-openapi types.
+//!
+//! - `default-deny` per namespace (ingress and egress; `networkPolicy.defaultDeny: false` turns
+//!   it off). It is left out, with a warning, in a namespace where a workload has no policy
+//!   (opted out, excluded by the selector, or without pod labels): it would cut that workload
+//!   off.
+//! - `allow-dns` per namespace: egress to cluster DNS on UDP and TCP 53.
+//! - `<workload>-netpol` per workload: `podSelector.matchLabels` equal to its pod labels, both
+//!   policyTypes, ingress from exactly its callers and egress to exactly its callees on their pod
+//!   ports (a Service's `targetPort` name resolved to the container port), plus DNS, so each
+//!   policy works on its own. The `-netpol` suffix keeps it apart from a user's policy named
+//!   after the workload.
+//!
+//! Peers in the same namespace are selected by pod labels alone; peers elsewhere also by the
+//! `kubernetes.io/metadata.name` namespace label. A peer without a namespace in the input
+//! (it lands wherever it is applied) is matched in any namespace.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value;
+
+use super::index::{PortProto, Workload};
+use super::infer::{ANY_PORT, Graph};
+use crate::config::{Config, PeerSpec, UserPolicies};
+use crate::krm::FnResult;
+use crate::pipeline;
+
+/// The namespace label every namespace carries (Kubernetes 1.21+).
+pub const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
+/// Private, shared, link-local and loopback ranges: `internet` excludes them.
+pub const PRIVATE_V4: [&str; 6] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "127.0.0.0/8",
+];
+/// Unique-local, link-local and loopback IPv6 ranges.
+pub const PRIVATE_V6: [&str; 3] = ["fc00::/7", "fe80::/10", "::1/128"];
+
+/// Cluster DNS: the configured peer, or kube-dns in kube-system.
+pub fn dns_peer(config: &Config) -> PeerSpec {
+    config.network.dns.clone().unwrap_or_else(|| PeerSpec {
+        namespace: Some("kube-system".into()),
+        pod_labels: [("k8s-app".to_string(), "kube-dns".to_string())].into(),
+        ..Default::default()
+    })
+}
+
+fn selector(labels: &BTreeMap<String, String>) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(labels.clone()),
+        ..Default::default()
+    }
+}
+
+fn namespace_selector(ns: &str) -> LabelSelector {
+    selector(&[(NAMESPACE_LABEL.to_string(), ns.to_string())].into())
+}
+
+/// A configured peer (ingress controller, monitoring, DNS).
+fn peer_of(spec: &PeerSpec) -> NetworkPolicyPeer {
+    let mut ns_labels = spec.namespace_labels.clone();
+    if let Some(ns) = &spec.namespace {
+        ns_labels.insert(NAMESPACE_LABEL.into(), ns.clone());
+    }
+    NetworkPolicyPeer {
+        namespace_selector: Some(if ns_labels.is_empty() {
+            LabelSelector::default()
+        } else {
+            selector(&ns_labels)
+        }),
+        pod_selector: (!spec.pod_labels.is_empty()).then(|| selector(&spec.pod_labels)),
+        ip_block: None,
+    }
+}
+
+/// A workload as seen from a policy in namespace `ns`.
+fn workload_peer(w: &Workload, ns: &str) -> NetworkPolicyPeer {
+    let namespace_selector = if w.namespace == ns {
+        None
+    } else if w.namespace.is_empty() {
+        Some(LabelSelector::default())
+    } else {
+        Some(namespace_selector(&w.namespace))
+    };
+    NetworkPolicyPeer {
+        namespace_selector,
+        pod_selector: Some(selector(&w.labels)),
+        ip_block: None,
+    }
+}
+
+/// Ports of a rule; None (every port) when the set holds [`ANY_PORT`].
+fn ports_of(set: &BTreeSet<PortProto>) -> Option<Vec<NetworkPolicyPort>> {
+    if set.iter().any(|(p, n)| p == ANY_PORT.0 && *n == ANY_PORT.1) {
+        return None;
+    }
+    Some(
+        set.iter()
+            .map(|(proto, port)| NetworkPolicyPort {
+                port: Some(IntOrString::Int(*port)),
+                protocol: Some(proto.clone()),
+                end_port: None,
+            })
+            .collect(),
+    )
+}
+
+fn dns_rule(config: &Config) -> NetworkPolicyEgressRule {
+    let set: BTreeSet<PortProto> = [("UDP".to_string(), 53), ("TCP".to_string(), 53)].into();
+    NetworkPolicyEgressRule {
+        to: Some(vec![peer_of(&dns_peer(config))]),
+        ports: ports_of(&set),
+    }
+}
+
+/// The ipBlocks of an external service (`internet` is predefined).
+fn ip_blocks(config: &Config, name: &str) -> Vec<NetworkPolicyPeer> {
+    let blocks: Vec<IPBlock> = if name == "internet" {
+        vec![
+            IPBlock {
+                cidr: "0.0.0.0/0".into(),
+                except: Some(PRIVATE_V4.map(String::from).to_vec()),
+            },
+            IPBlock {
+                cidr: "::/0".into(),
+                except: Some(PRIVATE_V6.map(String::from).to_vec()),
+            },
+        ]
+    } else {
+        config
+            .network
+            .external
+            .iter()
+            .filter(|x| x.name == name)
+            .flat_map(|x| {
+                x.cidrs.iter().map(|c| IPBlock {
+                    cidr: c.clone(),
+                    // An except must lie inside its cidr: keep those of the same address family.
+                    except: Some(
+                        x.except
+                            .iter()
+                            .filter(|e| e.contains(':') == c.contains(':'))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    )
+                    .filter(|v| !v.is_empty()),
+                })
+            })
+            .collect()
+    };
+    blocks
+        .into_iter()
+        .map(|b| NetworkPolicyPeer {
+            ip_block: Some(b),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn policy(name: &str, ns: &str, spec: NetworkPolicySpec) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: (!ns.is_empty()).then(|| ns.to_string()),
+            ..Default::default()
+        },
+        spec: Some(spec),
+    }
+}
+
+/// Groups peers by their port sets, so callers on the same ports share one rule.
+fn group(
+    peers: Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>,
+) -> Vec<(Vec<NetworkPolicyPeer>, BTreeSet<PortProto>)> {
+    let mut by_ports: BTreeMap<BTreeSet<PortProto>, Vec<NetworkPolicyPeer>> = BTreeMap::new();
+    for (peer, ports) in peers {
+        by_ports.entry(ports).or_default().push(peer);
+    }
+    by_ports
+        .into_iter()
+        .map(|(ports, peers)| (peers, ports))
+        .collect()
+}
+
+/// What policy generation produced: resources and warnings.
+pub struct Policies {
+    pub resources: Vec<Value>,
+    pub results: Vec<FnResult>,
+}
+
+/// Emits the policies of a graph, sorted by namespace and name.
+pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
+    let ix = &g.index;
+    let mut results = Vec::new();
+    let keep = config.network.user_policies.unwrap_or(UserPolicies::Keep) == UserPolicies::Keep;
+    let user = if keep {
+        ix.user_covered()
+    } else {
+        BTreeSet::new()
+    };
+    let controllers = super::ingress_controllers(config);
+
+    let mut ingress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>> =
+        BTreeMap::new();
+    let mut egress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>> =
+        BTreeMap::new();
+    for (&(from, to), ports) in &g.flows {
+        let (f, t) = (&ix.workloads[from], &ix.workloads[to]);
+        if f.labels.is_empty() || t.labels.is_empty() {
+            continue;
+        }
+        ingress
+            .entry(to)
+            .or_default()
+            .push((workload_peer(f, &t.namespace), ports.clone()));
+        egress
+            .entry(from)
+            .or_default()
+            .push((workload_peer(t, &f.namespace), ports.clone()));
+    }
+    for (&(c, w), ports) in &g.controllers {
+        ingress
+            .entry(w)
+            .or_default()
+            .push((peer_of(&controllers[c]), ports.clone()));
+    }
+    for (&(m, w), ports) in &g.monitoring {
+        ingress
+            .entry(w)
+            .or_default()
+            .push((peer_of(&config.network.monitoring[m].peer), ports.clone()));
+    }
+
+    // (namespace, name) -> policy; BTreeMap keeps the output sorted.
+    let mut out: BTreeMap<(String, String), (Value, String)> = BTreeMap::new();
+    let mut covered_ns: BTreeSet<String> = BTreeSet::new();
+    let mut uncovered: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut names: HashSet<(String, String)> = HashSet::new();
+    for (w, wl) in ix.workloads.iter().enumerate() {
+        if !wl.managed {
+            uncovered
+                .entry(wl.namespace.clone())
+                .or_default()
+                .push(wl.name.clone());
+            continue;
+        }
+        if user.contains(&w) {
+            covered_ns.insert(wl.namespace.clone());
+            continue;
+        }
+        if wl.labels.is_empty() {
+            results.push(
+                FnResult::warning(format!(
+                    "{} has no pod labels, so no NetworkPolicy can select its pods; none generated",
+                    wl.display()
+                ))
+                .about(&items[wl.item]),
+            );
+            uncovered
+                .entry(wl.namespace.clone())
+                .or_default()
+                .push(wl.name.clone());
+            continue;
+        }
+        let mut name = format!("{}-netpol", wl.name);
+        if !names.insert((wl.namespace.clone(), name.clone())) {
+            name = format!("{}-{}-netpol", wl.name, wl.kind.kind.to_lowercase());
+            names.insert((wl.namespace.clone(), name.clone()));
+        }
+        let ingress_rules = group(ingress.remove(&w).unwrap_or_default())
+            .into_iter()
+            .map(|(from, ports)| NetworkPolicyIngressRule {
+                from: Some(from),
+                ports: ports_of(&ports),
+            })
+            .collect();
+        let mut egress_rules = vec![dns_rule(config)];
+        egress_rules.extend(
+            group(egress.remove(&w).unwrap_or_default())
+                .into_iter()
+                .map(|(to, ports)| NetworkPolicyEgressRule {
+                    to: Some(to),
+                    ports: ports_of(&ports),
+                }),
+        );
+        for ((_, ext), ports) in g
+            .external
+            .range((w, String::new())..)
+            .take_while(|((x, _), _)| *x == w)
+        {
+            egress_rules.push(NetworkPolicyEgressRule {
+                to: Some(ip_blocks(config, ext)),
+                ports: ports_of(ports),
+            });
+        }
+        let spec = NetworkPolicySpec {
+            pod_selector: Some(selector(&wl.labels)),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(ingress_rules),
+            egress: Some(egress_rules),
+        };
+        let path = pipeline::generated_path(Some(&items[wl.item]), "NetworkPolicy", &name);
+        out.insert(
+            (wl.namespace.clone(), name.clone()),
+            (to_value(policy(&name, &wl.namespace, spec)), path),
+        );
+        covered_ns.insert(wl.namespace.clone());
+    }
+
+    for ns in &covered_ns {
+        let anchor = ix.namespace_objects.get(ns).map(|&i| &items[i]);
+        let dns = NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(vec!["Egress".into()]),
+            egress: Some(vec![dns_rule(config)]),
+            ingress: None,
+        };
+        let path = pipeline::generated_path(anchor, "NetworkPolicy", "allow-dns");
+        out.insert(
+            (ns.clone(), "allow-dns".into()),
+            (to_value(policy("allow-dns", ns, dns)), path),
+        );
+        if config.network.default_deny == Some(false) {
+            continue;
+        }
+        if let Some(left_out) = uncovered.get(ns) {
+            results.push(FnResult::warning(format!(
+                "no default-deny NetworkPolicy in namespace `{}`: {} would lose all traffic (no generated policy: opted out, excluded or unlabelled)",
+                if ns.is_empty() { "<default>" } else { ns },
+                left_out.join(", ")
+            )));
+            continue;
+        }
+        let deny = NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ..Default::default()
+        };
+        let path = pipeline::generated_path(anchor, "NetworkPolicy", "default-deny");
+        out.insert(
+            (ns.clone(), "default-deny".into()),
+            (to_value(policy("default-deny", ns, deny)), path),
+        );
+    }
+
+    let mut used: HashSet<String> = HashSet::new();
+    let resources = out
+        .into_iter()
+        .map(|((ns, name), (mut v, path))| {
+            let path = unique_path(&mut used, path, &ns, &name);
+            pipeline::mark_generated(&mut v, &path);
+            v
+        })
+        .collect();
+    Policies { resources, results }
+}
+
+/// Two namespaces' `default-deny` (or two workloads of one name) would share a file: the
+/// later one gets the namespace in its file name.
+fn unique_path(used: &mut HashSet<String>, path: String, ns: &str, name: &str) -> String {
+    if used.insert(path.clone()) {
+        return path;
+    }
+    let (dir, _) = path
+        .rsplit_once('/')
+        .map_or(("", path.as_str()), |(d, f)| (d, f));
+    let dir = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let mut n = 1;
+    loop {
+        let candidate = if n == 1 {
+            format!("{dir}networkpolicy_{ns}_{name}.yaml")
+        } else {
+            format!("{dir}networkpolicy_{ns}_{name}_{n}.yaml")
+        };
+        if used.insert(candidate.clone()) {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
+fn to_value(p: NetworkPolicy) -> Value {
+    serde_json::to_value(p).expect("NetworkPolicy serializes")
+}
