@@ -236,15 +236,7 @@ fn user_spec_json(fc: &Value) -> Result<Value, Vec<ConfigProblem>> {
                     ),
                 )]);
             }
-            let typed: Result<ApplyDefaults, _> = serde_path_to_error::deserialize(fc.clone())
-                .map_err(|e| {
-                    let path = e.path().to_string();
-                    vec![ConfigProblem::new(
-                        if path == "." { String::new() } else { path },
-                        e.into_inner().to_string(),
-                    )]
-                });
-            typed?;
+            schema_problems(fc)?;
             Ok(fc
                 .get("spec")
                 .cloned()
@@ -263,10 +255,107 @@ fn user_spec_json(fc: &Value) -> Result<Value, Vec<ConfigProblem>> {
     }
 }
 
+/// Most schema problems reported for one config (each found by one more deserialization).
+const MAX_SCHEMA_PROBLEMS: usize = 32;
+
+/// Checks a typed config against the schema and reports every problem at once, the way kpt's
+/// `LoadFunctionConfig` does: serde stops at the first error, so each error's node is removed and
+/// the document read again.
+fn schema_problems(fc: &Value) -> Result<(), Vec<ConfigProblem>> {
+    let mut doc = fc.clone();
+    let mut problems = Vec::new();
+    while problems.len() < MAX_SCHEMA_PROBLEMS {
+        let Err(e) = serde_path_to_error::deserialize::<_, ApplyDefaults>(doc.clone()) else {
+            break;
+        };
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        problems.push(ConfigProblem::new(
+            field.clone(),
+            e.into_inner().to_string(),
+        ));
+        if field.is_empty() || !remove_path(&mut doc, &field) {
+            break;
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// One step of a field path.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Removes the node at a serde_path_to_error path (`a.b[0].c`); false when it is not there.
+fn remove_path(doc: &mut Value, path: &str) -> bool {
+    let mut steps: Vec<Step> = Vec::new();
+    for part in path.split('.') {
+        let (key, rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            steps.push(Step::Key(key.to_string()));
+        }
+        for idx in rest.split(['[', ']']).filter(|s| !s.is_empty()) {
+            match idx.parse() {
+                Ok(i) => steps.push(Step::Index(i)),
+                Err(_) => return false,
+            }
+        }
+    }
+    let Some((last, parents)) = steps.split_last() else {
+        return false;
+    };
+    let mut cur = doc;
+    for step in parents {
+        let next = match step {
+            Step::Key(k) => cur.get_mut(k.as_str()),
+            Step::Index(i) => cur.get_mut(*i),
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return false,
+        }
+    }
+    match (last, cur) {
+        (Step::Key(k), Value::Object(m)) => m.shift_remove(k).is_some(),
+        (Step::Index(i), Value::Array(a)) if *i < a.len() => {
+            a.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_schema_problem_is_reported_at_once() {
+        let fc = json!({"apiVersion": API_VERSION, "kind": KIND, "spec": {
+            "classes": {"backend": {"probes": {"paht": "/x"}, "environments": {"prod": {"replica": 2}}}},
+            "results": {"maxInfo": "many"}}});
+        let errs = Config::load(Some(&fc)).unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(
+            fields.contains(&"spec.classes.backend.probes.paht"),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&"spec.classes.backend.environments.prod.replica"),
+            "{fields:?}"
+        );
+        assert!(fields.contains(&"spec.results.maxInfo"), "{fields:?}");
+    }
 
     #[test]
     fn shipped_profile_is_valid_and_defaults_to_dev() {
