@@ -91,6 +91,15 @@ pub enum Command {
     },
     /// Print the shipped default profile (an ApplyDefaults document to copy and adapt).
     Profile,
+    /// Copy this binary into DIR (as DIR/apply-defaults, executable) and exit.
+    ///
+    /// For init containers: the image has no shell and no `cp`, so an Argo CD repo-server
+    /// init container runs `apply-defaults install /custom-tools` to hand the binary over.
+    Install {
+        /// Target directory (must exist, usually an emptyDir volume).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// Formats of `graph`.
