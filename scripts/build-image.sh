@@ -8,7 +8,8 @@
 #
 # The image reference is the one users put in their kustomizations, read from
 # functions/container/kustomization.yaml so it is written in one place only.
-# Env: CARGO_TARGET_DIR (honoured), CONTAINER_ENGINE (default podman).
+# Env: APPLY_DEFAULTS_IMAGE (another reference, e.g. a private tag on a shared machine),
+# CARGO_TARGET_DIR (honoured), CONTAINER_ENGINE (default podman).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,13 +22,13 @@ target_triple=x86_64-unknown-linux-gnu
 fingerprint_label=dev.apply-defaults.build.fingerprint
 
 image_tag() {
-    local tag=""
-    if [[ -f $tag_file ]]; then
+    local tag=${APPLY_DEFAULTS_IMAGE:-}
+    if [[ -z $tag && -f $tag_file ]]; then
         # The first `image:` value; quotes are optional in YAML.
         tag=$(sed -n -E 's/^[[:space:]]*image:[[:space:]]*["'\'']?([^"'\''[:space:]#]+).*/\1/p' "$tag_file" | head -n 1)
     fi
     if [[ -z $tag ]]; then
-        echo "build-image: $tag_file has no image: line; using $fallback_tag" >&2
+        echo "build-image: no image: line in $tag_file (missing?); using $fallback_tag" >&2
         tag=$fallback_tag
     fi
     printf '%s\n' "$tag"
@@ -42,7 +43,8 @@ case "${1:-}" in
 esac
 
 tag=$(image_tag)
-version=${tag##*:}
+# The software's version, not the tag's: a tag may be `dev` or `latest`.
+version=$(sed -n -E 's/^version[[:space:]]*=[[:space:]]*"([^"]+)".*/\1/p' Cargo.toml | head -n 1)
 
 echo "build-image: building the static binary (crt-static, $target_triple)" >&2
 RUSTFLAGS='-C target-feature=+crt-static' \
@@ -74,6 +76,7 @@ echo "build-image: packaging $tag (Containerfile target prebuilt)" >&2
 "$engine" build \
     --file Containerfile \
     --target prebuilt \
+    --layers=false \
     --build-context "dist=$stage" \
     --build-arg "VERSION=$version" \
     --build-arg "REVISION=$revision" \
