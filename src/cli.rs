@@ -103,6 +103,15 @@ pub enum Command {
     /// Your config is merged over this profile, so a config only needs the values it changes;
     /// `useShippedProfile: false` starts from nothing instead.
     Profile,
+    /// Copy this binary into DIR (as DIR/apply-defaults, executable) and exit.
+    ///
+    /// For init containers: the image has no shell and no `cp`, so an Argo CD repo-server
+    /// init container runs `apply-defaults install /custom-tools` to hand the binary over.
+    Install {
+        /// Target directory (must exist, usually an emptyDir volume).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// Formats of `graph`.

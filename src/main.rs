@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             stdout: Some(apply_defaults::config::profile::SHIPPED_PROFILE_YAML.to_string()),
             ..Default::default()
         },
+        Some(Command::Install { dir }) => install(dir),
     };
     emit(output)
 }
@@ -56,6 +57,33 @@ fn read_config(path: Option<&std::path::Path>) -> Result<Option<String>, Output>
         code: 1,
         ..Default::default()
     })
+}
+
+/// Copies the running executable to `dir/apply-defaults`: an init container's only way to hand
+/// the binary over, since the image holds nothing else.
+fn install(dir: &std::path::Path) -> Output {
+    use std::os::unix::fs::PermissionsExt;
+    let target = dir.join("apply-defaults");
+    // Copy then rename, so a binary already there (and maybe running) is replaced whole.
+    let partial = dir.join(".apply-defaults.partial");
+    let copied = std::env::current_exe()
+        .and_then(|exe| std::fs::copy(exe, &partial))
+        .and_then(|_| std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)))
+        .and_then(|()| std::fs::rename(&partial, &target));
+    match copied {
+        Ok(()) => Output {
+            stderr: format!("apply-defaults: installed {}\n", target.display()),
+            ..Default::default()
+        },
+        Err(e) => Output {
+            stderr: format!(
+                "apply-defaults: error: failed to install into {}: {e}\n",
+                dir.display()
+            ),
+            code: 1,
+            ..Default::default()
+        },
+    }
 }
 
 fn emit(output: Output) -> ExitCode {
