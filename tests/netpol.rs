@@ -1077,3 +1077,16 @@ fn ten_thousand_workloads_stay_linear() {
         large.as_secs_f64() / small.as_secs_f64()
     );
 }
+
+/// kustomize and kpt send the same package in different item orders (a regression: peers used to
+/// follow item order, so the container and exec renders of the stacks disagreed).
+#[test]
+fn policies_do_not_depend_on_item_order() {
+    let items = fixture_items();
+    let mut reversed = items.clone();
+    reversed.reverse();
+    let fc = fixture_config();
+    let (a, _, _) = function(&items, Some(&fc));
+    let (b, _, _) = function(&reversed, Some(&fc));
+    assert_eq!(policies(&a), policies(&b));
+}

@@ -185,9 +185,15 @@ fn group(
     for (peer, ports) in peers {
         by_ports.entry(ports).or_default().push(peer);
     }
+    // Peers are sorted by content, not by item index: kustomize and kpt send items in different
+    // orders, and the same package must give the same policy either way.
     by_ports
         .into_iter()
-        .map(|(ports, peers)| (peers, ports))
+        .map(|(ports, mut peers)| {
+            peers.sort_by_cached_key(|p| serde_json::to_string(p).unwrap_or_default());
+            peers.dedup_by(|a, b| a == b);
+            (peers, ports)
+        })
         .collect()
 }
 
