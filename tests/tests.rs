@@ -8,6 +8,7 @@ mod hostile;
 mod netpol;
 mod probes_security;
 mod properties;
+mod readme;
 mod replicas;
 mod runners;
 mod stacks;
