@@ -106,7 +106,11 @@ impl FnResult {
 
     /// Attaches the item's reference and the file it came from.
     pub fn about(mut self, item: &Value) -> Self {
-        self.resource_ref = Some(ResourceRef::of(item));
+        let r = ResourceRef::of(item);
+        // An item with neither kind nor name has no useful reference; its file says where it is.
+        if !(r.kind.is_empty() && r.name.is_empty()) {
+            self.resource_ref = Some(r);
+        }
         self.file = super::annotations::source_file(item);
         self
     }
