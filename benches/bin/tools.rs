@@ -31,8 +31,9 @@ fn main() -> ExitCode {
         Some("gen") => gen_cmd(&args[1..]),
         Some("floor") => floor_cmd(&args[1..]),
         Some("identity") => identity(),
+        Some("stages") => stages_cmd(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: bench-tools gen --workloads N --out DIR [--function-image IMG] [--identity-image IMG]\n       bench-tools floor --scale K [--time] < resource-list.yaml\n       bench-tools identity < resource-list.yaml"
+            "usage: bench-tools gen --workloads N --out DIR [--function-image IMG] [--identity-image IMG]\n       bench-tools floor --scale K [--time] < resource-list.yaml\n       bench-tools identity < resource-list.yaml\n       bench-tools stages [--repeat N] < resource-list.yaml"
         )),
     };
     match result {
@@ -106,7 +107,9 @@ fn floor_cmd(args: &[String]) -> Result<()> {
     let mut input = Vec::new();
     std::io::stdin().lock().read_to_end(&mut input)?;
     let t1 = Instant::now();
-    let list = ResourceList::from_bytes(&input)?;
+    // The single-threaded reader on purpose: the floor is one thread of the YAML library.
+    let text = std::str::from_utf8(&input)?;
+    let list = ResourceList::from_value(yaml::from_str(text)?)?;
     drop(input);
     let t2 = Instant::now();
     let count = (list.items.len() as f64 * scale).round() as usize;
@@ -129,6 +132,49 @@ fn floor_cmd(args: &[String]) -> Result<()> {
             ms(t3, t4)
         );
     }
+    Ok(())
+}
+
+/// Times each in-process stage of one function run (best of `--repeat` runs), for profiling
+/// without criterion's sampling: read, parse, config load, pipeline, emit.
+fn stages_cmd(args: &[String]) -> Result<()> {
+    use apply_defaults::{config::Config, pipeline};
+    let repeat: usize = flag(args, "--repeat").unwrap_or("1").parse()?;
+    let mut input = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut input)?;
+    let mut best = [f64::INFINITY; 5];
+    for _ in 0..repeat {
+        let mut t = [0.0; 5];
+        let clock = Instant::now();
+        let mut list = ResourceList::from_bytes(&input)?;
+        t[0] = clock.elapsed().as_secs_f64();
+        let clock = Instant::now();
+        let config = Config::load(list.function_config.as_ref())
+            .map_err(|p| anyhow::anyhow!("config: {p:?}"))?;
+        t[1] = clock.elapsed().as_secs_f64();
+        let clock = Instant::now();
+        let summary = pipeline::process_items(&mut list.items, &config);
+        list.results.extend(summary.results);
+        t[2] = clock.elapsed().as_secs_f64();
+        let clock = Instant::now();
+        let text = list.to_yaml()?;
+        t[3] = clock.elapsed().as_secs_f64();
+        let clock = Instant::now();
+        drop((list, text, config, summary.changed));
+        t[4] = clock.elapsed().as_secs_f64();
+        for (b, x) in best.iter_mut().zip(t) {
+            *b = b.min(x);
+        }
+    }
+    let ms = |s: f64| s * 1e3;
+    eprintln!(
+        "stages (best of {repeat}): parse {:.2} ms, config {:.2} ms, pipeline {:.2} ms, emit {:.2} ms, drop {:.2} ms",
+        ms(best[0]),
+        ms(best[1]),
+        ms(best[2]),
+        ms(best[3]),
+        ms(best[4])
+    );
     Ok(())
 }
 
