@@ -3,6 +3,7 @@
 //! Whole-process comparisons against the baselines are in `benches/compare.sh`.
 
 #[path = "common/gen.rs"]
+#[allow(dead_code)] // the package writers are for bench-tools
 mod generate;
 
 use std::hint::black_box;

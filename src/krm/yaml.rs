@@ -425,9 +425,9 @@ mod tests {
         // The line `- b` inside the quoted string looks like an item start at column 0.
         let input = "kind: ResourceList\nitems:\n- a: 1\n- s: \"one\n- b: two\"\n- c: 3\n- d: 4\n";
         let seq = from_str::<Value>(input);
-        match parallel::read(input, 4) {
-            Some(v) => assert_eq!(v, seq.unwrap()),
-            None => {} // fell back: the sequential reader decides, with its own error
+        // None means it fell back: the sequential reader decides, with its own error.
+        if let Some(v) = parallel::read(input, 4) {
+            assert_eq!(v, seq.unwrap());
         }
     }
 
