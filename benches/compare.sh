@@ -3,7 +3,7 @@
 #
 #   benches/compare.sh                     sizes 10,100,1000,10000; kustomize up to 1000
 #   SIZES=10,1000 benches/compare.sh       other sizes
-#   KUSTOMIZE_SIZES=10,100,1000,10000 ...  kustomize at 10,000 too (minutes per build)
+#   KUSTOMIZE_SIZES=10,100,1000,10000 ...  kustomize at 10,000 too (minutes per build); empty: none
 #   OUT=table.md benches/compare.sh        also write the markdown table to a file
 #
 # Per size N (N backend Deployments, each with a Service; prod, so every workload gains
@@ -23,7 +23,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 sizes=${SIZES:-10,100,1000,10000}
-kustomize_sizes=${KUSTOMIZE_SIZES:-10,100,1000}
+kustomize_sizes=${KUSTOMIZE_SIZES-10,100,1000}
 engine=${CONTAINER_ENGINE:-podman}
 target_triple=x86_64-unknown-linux-gnu
 function_image=localhost/apply-defaults-bench:function
