@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Whole-process comparison of apply-defaults against its baselines, sizes side by side, one run.
 #
-#   benches/compare.sh                     sizes 10,100,1000,10000; kustomize up to 1000
+#   benches/compare.sh                     sizes 10,100,1000,10000; kustomize at 10 and 100
 #   SIZES=10,1000 benches/compare.sh       other sizes
-#   KUSTOMIZE_SIZES=10,100,1000,10000 ...  kustomize at 10,000 too (minutes per build); empty: none
+#   KUSTOMIZE_SIZES=10,100,1000 ...        kustomize at 1,000 too (a container-function build of
+#                                          2,000 resources took 3 minutes on a loaded 2-core VM); empty: none
+#   KEEP=1 benches/compare.sh              keep the work dir (inputs, outputs, results.tsv)
 #   OUT=table.md benches/compare.sh        also write the markdown table to a file
 #
 # Per size N (N backend Deployments, each with a Service; prod, so every workload gains
@@ -23,7 +25,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 sizes=${SIZES:-10,100,1000,10000}
-kustomize_sizes=${KUSTOMIZE_SIZES-10,100,1000}
+kustomize_sizes=${KUSTOMIZE_SIZES-10,100}
 engine=${CONTAINER_ENGINE:-podman}
 target_triple=x86_64-unknown-linux-gnu
 function_image=localhost/apply-defaults-bench:function
@@ -35,7 +37,7 @@ done
 [[ -x /usr/bin/time ]] || { echo "compare.sh: /usr/bin/time (GNU time) is required" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/apply-defaults-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+[[ -n ${KEEP:-} ]] && log "keeping $work" || trap 'rm -rf "$work"' EXIT
 log() { printf 'compare.sh: %s\n' "$*" >&2; }
 
 log "building release binaries"
@@ -146,41 +148,4 @@ versions=$(printf 'rustc %s; kpt %s; %s; hyperfine %s' "$(rustc --version | cut 
     "$(kpt version 2>/dev/null | head -n 1)" "$(kubectl version --client 2>/dev/null | sed -n 's/Kustomize Version: /kustomize /p')" \
     "$(hyperfine --version | cut -d' ' -f2)")
 
-python3 - "$results" "$machine" "$versions" "${OUT:-}" <<'EOF'
-import sys, collections
-path, machine, versions, out = sys.argv[1:5]
-t = collections.defaultdict(dict)
-sizes = {}
-for line in open(path):
-    name, n, a, b = line.rstrip("\n").split("\t")
-    n = int(n)
-    if name == "sizes":
-        sizes[n] = (int(a), int(b))
-        continue
-    t[n][name] = (float(a), float(b) if b not in ("", "NaN") else float("nan"))
-
-def ms(s): return "n/a" if s != s else (f"{s*1000:.1f} ms" if s < 10 else f"{s:.1f} s")
-def mb(kb): return "n/a" if kb != kb else f"{kb/1024:.0f} MB"
-def ratio(a, b): return "n/a" if a != a or b != b or b == 0 else f"{a/b:.2f}x"
-
-lines = [f"Machine: {machine}. {versions}.", ""]
-lines += ["| workloads | input | output | function | floor | function/floor time | function/floor RSS | kyaml (kpt fn source) | kyaml/function |",
-          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-for n in sorted(sizes):
-    r = t[n]
-    f, fl, ky = r.get("function", (float("nan"),)*2), r.get("floor", (float("nan"),)*2), r.get("kyaml", (float("nan"),)*2)
-    i, o = sizes[n]
-    lines.append(f"| {n:,} | {i/1e6:.2f} MB | {o/1e6:.2f} MB | {ms(f[0])}, {mb(f[1])} | {ms(fl[0])}, {mb(fl[1])} | {ratio(f[0], fl[0])} | {ratio(f[1], fl[1])} | {ms(ky[0])}, {mb(ky[1])} | {ratio(ky[0], f[0])} |")
-kz = [n for n in sorted(t) if "kustomize-function" in t[n]]
-if kz:
-    lines += ["", "| workloads | kustomize + function | + identity function | function/identity | native patches | no function |",
-              "|---:|---:|---:|---:|---:|---:|"]
-    for n in kz:
-        r = t[n]
-        g = lambda k: r.get(k, (float("nan"),)*2)
-        lines.append(f"| {n:,} | {ms(g('kustomize-function')[0])} | {ms(g('kustomize-identity')[0])} | {ratio(g('kustomize-function')[0], g('kustomize-identity')[0])} | {ms(g('kustomize-native')[0])} | {ms(g('kustomize-plain')[0])} |")
-text = "\n".join(lines) + "\n"
-print(text)
-if out:
-    open(out, "w").write(text)
-EOF
+python3 "$root/benches/table.py" "$results" "$machine" "$versions" "${OUT:-}"
