@@ -55,7 +55,7 @@ impl ResourceList {
         if text.trim().is_empty() {
             return Err(ReadError::Empty);
         }
-        let value: Value = match yaml::from_str(text) {
+        let value: Value = match yaml::resource_list_from_str(text) {
             Ok(v) => v,
             Err(e) => {
                 // A multi-document stream fails the single-document read; say what it is.

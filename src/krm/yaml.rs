@@ -100,6 +100,154 @@ pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, YamlError> {
         .map_err(|e| YamlError::Parse(e.to_string()))
 }
 
+/// Inputs smaller than this are read on one thread: below it, starting threads costs more
+/// than it saves.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// Reads a ResourceList document. A large one whose `items:` is a plain block sequence has its
+/// items parsed on several threads (YAML parsing is most of a run's time); anything unusual,
+/// and any error, goes through [`from_str`], so results and error messages are the same.
+pub fn resource_list_from_str(input: &str) -> Result<Value, YamlError> {
+    check_size(input)?;
+    if input.len() >= PARALLEL_MIN_BYTES && !looks_like_json(input) {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        if threads > 1 {
+            if let Some(v) = parallel::read(input, threads) {
+                return Ok(v);
+            }
+        }
+    }
+    from_str(input)
+}
+
+/// Splitting one YAML document into pieces that parse alone. Only done when the text makes the
+/// split unambiguous: no anchors or aliases (an alias may point into another piece), no
+/// directives or document markers, exactly one `items:` line at column 0 followed by a block
+/// sequence. A cut inside a multi-line quoted scalar or flow collection leaves the piece
+/// before it unterminated, which fails to parse and sends the whole input to [`from_str`].
+pub(crate) mod parallel {
+    use serde_json::Value;
+
+    fn indentation(line: &str) -> usize {
+        line.len() - line.trim_start_matches(' ').len()
+    }
+
+    fn is_entry(line: &str, indent: usize) -> bool {
+        indentation(line) == indent && {
+            let rest = line[indent..].trim_end();
+            rest == "-" || line[indent..].starts_with("- ")
+        }
+    }
+
+    /// An `&anchor` or `*alias` could start here (conservative: `a & b` also counts).
+    fn may_have_anchors(input: &str) -> bool {
+        let b = input.as_bytes();
+        b.iter().enumerate().any(|(i, &c)| {
+            (c == b'&' || c == b'*')
+                && (i == 0
+                    || matches!(
+                        b[i - 1],
+                        b' ' | b'\t' | b'\n' | b'[' | b'{' | b',' | b'-' | b':'
+                    ))
+        })
+    }
+
+    /// The envelope with `items: []` and the item pieces (each a block sequence), or None.
+    pub(crate) fn split(input: &str, pieces: usize) -> Option<(String, Vec<&str>)> {
+        if input.starts_with('%') || may_have_anchors(input) {
+            return None;
+        }
+        let mut items_line = None;
+        let mut offset = 0;
+        for line in input.split_inclusive('\n') {
+            if line.starts_with("---") || line.starts_with("...") {
+                return None;
+            }
+            if line.trim_end() == "items:" {
+                if items_line.is_some() {
+                    return None;
+                }
+                items_line = Some((offset, offset + line.len()));
+            }
+            offset += line.len();
+        }
+        let (items_start, block_start) = items_line?;
+        // The block: entries at one indentation and everything indented deeper, blank lines
+        // and comments; it ends at the first other line.
+        let mut indent = None;
+        let mut starts = Vec::new();
+        let mut block_end = input.len();
+        let mut offset = block_start;
+        for line in input[block_start..].split_inclusive('\n') {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                offset += line.len();
+                continue;
+            }
+            if line.starts_with('\t') {
+                return None;
+            }
+            let ind = *indent.get_or_insert_with(|| indentation(line));
+            if is_entry(line, ind) {
+                starts.push(offset);
+            } else if indentation(line) <= ind {
+                block_end = offset;
+                break;
+            }
+            if starts.is_empty() {
+                return None;
+            }
+            offset += line.len();
+        }
+        if starts.len() < 2 {
+            return None;
+        }
+        // Pieces of about equal size, cut at entry starts.
+        let per_piece = (block_end - starts[0]).div_ceil(pieces);
+        let mut cuts = vec![starts[0]];
+        for &s in &starts[1..] {
+            if s - cuts[cuts.len() - 1] >= per_piece {
+                cuts.push(s);
+            }
+        }
+        cuts.push(block_end);
+        let chunks = cuts.windows(2).map(|w| &input[w[0]..w[1]]).collect();
+        let envelope = format!(
+            "{}items: []\n{}",
+            &input[..items_start],
+            &input[block_end..]
+        );
+        Some((envelope, chunks))
+    }
+
+    pub(crate) fn read(input: &str, threads: usize) -> Option<Value> {
+        let (envelope, chunks) = split(input, threads)?;
+        let parse = |text: &str| {
+            serde_saphyr::from_str_with_options::<Vec<Value>>(text, super::read_options()).ok()
+        };
+        let parsed: Vec<Option<Vec<Value>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunks[1..]
+                .iter()
+                .map(|c| s.spawn(move || parse(c)))
+                .collect();
+            let mut out = vec![parse(chunks[0])];
+            out.extend(handles.into_iter().map(|h| h.join().ok().flatten()));
+            out
+        });
+        let mut value: Value = super::from_str(&envelope).ok()?;
+        let slot = value.as_object_mut()?.get_mut("items")?;
+        if slot.as_array().is_none_or(|a| !a.is_empty()) {
+            return None;
+        }
+        let mut items = Vec::new();
+        for p in parsed {
+            items.extend(p?);
+        }
+        *slot = Value::Array(items);
+        Some(value)
+    }
+}
+
 /// Reads every document of a multi-document stream; empty documents are dropped, as kubectl does.
 pub fn documents_from_str(input: &str) -> Result<Vec<Value>, YamlError> {
     check_size(input)?;
@@ -212,6 +360,85 @@ mod tests {
     fn json_input_is_accepted() {
         let v: Value = from_str("{\"kind\": \"ResourceList\", \"items\": []}").unwrap();
         assert_eq!(v["kind"], json!("ResourceList"));
+    }
+
+    /// The parallel reader must give exactly what the one-thread reader gives.
+    fn same_as_sequential(input: &str) -> Option<Value> {
+        let par = parallel::read(input, 3);
+        if let Some(p) = &par {
+            assert_eq!(p, &from_str::<Value>(input).unwrap(), "{input}");
+            // Key order too, not just equality of maps.
+            assert_eq!(
+                serde_json::to_string(p).unwrap(),
+                serde_json::to_string(&from_str::<Value>(input).unwrap()).unwrap()
+            );
+        }
+        par
+    }
+
+    fn items(n: usize, wide: bool) -> String {
+        let (d, p) = if wide { ("  - ", "    ") } else { ("- ", "  ") };
+        let mut s = String::new();
+        for i in 0..n {
+            s.push_str(&format!(
+                "{d}apiVersion: v1\n{p}kind: ConfigMap\n{p}metadata:\n{p}  name: c{i}\n\n# a comment\n{p}data:\n{p}  script: |\n{p}    - not an item\n{p}    echo {i}\n{p}  flag: on\n{p}  mode: 0644\n"
+            ));
+        }
+        s
+    }
+
+    #[test]
+    fn parallel_items_match_the_sequential_reader() {
+        for wide in [false, true] {
+            let body = items(7, wide);
+            let fc = "functionConfig:\n  kind: X\n  data: {a: 1}\n";
+            for input in [
+                format!("apiVersion: v1\nkind: ResourceList\nitems:\n{body}{fc}"),
+                format!("kind: ResourceList\n{fc}items:\n{body}"),
+                format!("kind: ResourceList\nitems:\n{body}# trailing\nresults: []\n"),
+            ] {
+                let v = same_as_sequential(&input).expect("plain input is split");
+                assert_eq!(v["items"].as_array().unwrap().len(), 7);
+            }
+        }
+    }
+
+    #[test]
+    fn doubtful_input_is_left_to_the_sequential_reader() {
+        let body = items(4, false);
+        for input in [
+            // Anchors and aliases can cross pieces.
+            format!("kind: ResourceList\nitems:\n- &a {{kind: A}}\n- *a\n{body}"),
+            // A second document.
+            format!("kind: ResourceList\nitems:\n{body}---\nkind: B\n"),
+            // A flow sequence.
+            "kind: ResourceList\nitems: [{kind: A}, {kind: B}]\n".to_string(),
+            // Duplicate top-level key.
+            format!("kind: ResourceList\nitems:\n{body}items:\n{body}"),
+        ] {
+            assert!(same_as_sequential(&input).is_none(), "{input}");
+        }
+    }
+
+    #[test]
+    fn a_cut_inside_a_quoted_scalar_fails_safe() {
+        // The line `- b` inside the quoted string looks like an item start at column 0.
+        let input = "kind: ResourceList\nitems:\n- a: 1\n- s: \"one\n- b: two\"\n- c: 3\n- d: 4\n";
+        let seq = from_str::<Value>(input);
+        // None means it fell back: the sequential reader decides, with its own error.
+        if let Some(v) = parallel::read(input, 4) {
+            assert_eq!(v, seq.unwrap());
+        }
+    }
+
+    #[test]
+    fn resource_list_reader_agrees_on_large_input() {
+        let input = format!("kind: ResourceList\nitems:\n{}", items(10_000, false));
+        assert!(input.len() > PARALLEL_MIN_BYTES);
+        assert_eq!(
+            resource_list_from_str(&input).unwrap(),
+            from_str::<Value>(&input).unwrap()
+        );
     }
 
     #[test]
