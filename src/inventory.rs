@@ -160,41 +160,9 @@ impl PdbIndex {
     }
 }
 
-/// Kubernetes label-selector semantics (`matchLabels` and `matchExpressions`, all ANDed). A
-/// selector this cannot read matches nothing.
+/// Kubernetes label-selector semantics over a label mapping (see [`crate::labels`]).
 pub fn selector_matches(selector: &Value, labels: &Map<String, Value>) -> bool {
-    let label = |k: &str| labels.get(k).and_then(Value::as_str);
-    let match_labels = match selector.get("matchLabels") {
-        None | Some(Value::Null) => true,
-        Some(Value::Object(m)) => m
-            .iter()
-            .all(|(k, v)| v.as_str().is_some() && label(k) == v.as_str()),
-        Some(_) => false,
-    };
-    let expressions = match selector.get("matchExpressions") {
-        None | Some(Value::Null) => true,
-        Some(Value::Array(list)) => list.iter().all(|e| {
-            let Some(key) = e["key"].as_str() else {
-                return false;
-            };
-            let values: Vec<&str> = e["values"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            match (e["operator"].as_str(), label(key)) {
-                (Some("In"), Some(v)) => values.contains(&v),
-                (Some("In"), None) => false,
-                (Some("NotIn"), v) => v.is_none_or(|v| !values.contains(&v)),
-                (Some("Exists"), v) => v.is_some(),
-                (Some("DoesNotExist"), v) => v.is_none(),
-                _ => false,
-            }
-        }),
-        Some(_) => false,
-    };
-    match_labels && expressions
+    crate::labels::selector_matches(selector, |k| labels.get(k).and_then(Value::as_str))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod graph;
 pub mod images;
 pub mod inventory;
 pub mod krm;
+pub mod labels;
 pub mod optout;
 pub mod pipeline;
 pub mod quantity;

@@ -78,35 +78,13 @@ fn drop_beside_output(items: Vec<Value>) {
 
 /// Stream mode: plain manifests in, plain manifests out; config from a file's text.
 pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &OutputArgs) -> Output {
-    let text = match std::str::from_utf8(input) {
-        Ok(t) => t,
-        Err(e) => {
-            return Output::failure(format!(
-                "stdin is not valid UTF-8 at byte {}",
-                e.valid_up_to()
-            ));
-        }
+    let (mut items, _) = match read_manifests(input) {
+        Ok(read) => read,
+        Err(o) => return o,
     };
-    let mut items = match yaml::documents_from_str(text) {
-        Ok(docs) => docs,
-        Err(e) => return Output::failure(e),
-    };
-    // A ResourceList sent to `stream` is unwrapped: pipes sometimes carry one.
-    if items.len() == 1 && items[0]["kind"] == "ResourceList" {
-        match ResourceList::from_value(items.remove(0)) {
-            Ok(rl) => items = rl.items,
-            Err(e) => return Output::failure(e),
-        }
-    }
     let mut config = match load_config_text(config_text) {
         Ok(c) => c,
-        Err(problems) => {
-            let lines: Vec<String> = problems
-                .iter()
-                .map(|p| format!("invalid config: {p}"))
-                .collect();
-            return Output::failure(lines.join("\n  "));
-        }
+        Err(problems) => return config_failure(&problems),
     };
     if check {
         config.mode = Mode::Check;
@@ -114,14 +92,7 @@ pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &Outpu
     let before = if args.diff { Some(items.clone()) } else { None };
     let summary = pipeline::process_items(&mut items, &config);
     let mut stderr = human(&summary, args, before.as_deref(), &items);
-    for r in summary
-        .results
-        .iter()
-        .filter(|r| r.severity != Severity::Info)
-    {
-        stderr.push_str(&r.to_human());
-        stderr.push('\n');
-    }
+    stderr.push_str(&problems_for_stderr(&summary.results));
     let failed = summary.results.iter().any(FnResult::is_error);
     match yaml::documents_to_string(&items) {
         Ok(out) => Output {
@@ -135,48 +106,49 @@ pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &Outpu
 
 /// `graph`: the service graph of a ResourceList or a manifest stream.
 pub fn graph(input: &[u8], config_text: Option<&str>, format: GraphFormat) -> Output {
-    let text = match std::str::from_utf8(input) {
-        Ok(t) => t,
-        Err(e) => {
-            return Output::failure(format!(
-                "stdin is not valid UTF-8 at byte {}",
-                e.valid_up_to()
-            ));
-        }
+    let (items, fc) = match read_manifests(input) {
+        Ok(read) => read,
+        Err(o) => return o,
     };
-    let mut items = match yaml::documents_from_str(text) {
-        Ok(docs) => docs,
-        Err(e) => return Output::failure(e),
-    };
-    let mut fc: Option<Value> = None;
-    if items.len() == 1 && items[0]["kind"] == "ResourceList" {
-        match ResourceList::from_value(items.remove(0)) {
-            Ok(rl) => {
-                items = rl.items;
-                fc = rl.function_config;
-            }
-            Err(e) => return Output::failure(e),
-        }
-    }
     let config = match config_text {
         Some(_) => load_config_text(config_text),
         None => Config::load(fc.as_ref()),
     };
     let config = match config {
         Ok(c) => c,
-        Err(problems) => {
-            let lines: Vec<String> = problems
-                .iter()
-                .map(|p| format!("invalid config: {p}"))
-                .collect();
-            return Output::failure(lines.join("\n  "));
-        }
+        Err(problems) => return config_failure(&problems),
     };
     Output {
         stdout: Some(graph::render(&items, &config, format)),
         stderr: String::new(),
         code: 0,
     }
+}
+
+/// Reads a plain manifest stream, or a ResourceList some pipes carry instead (unwrapped, with its
+/// functionConfig).
+fn read_manifests(input: &[u8]) -> Result<(Vec<Value>, Option<Value>), Output> {
+    let text = std::str::from_utf8(input).map_err(|e| {
+        Output::failure(format!(
+            "stdin is not valid UTF-8 at byte {}",
+            e.valid_up_to()
+        ))
+    })?;
+    let mut items = yaml::documents_from_str(text).map_err(Output::failure)?;
+    if items.len() == 1 && items[0]["kind"] == "ResourceList" {
+        let rl = ResourceList::from_value(items.remove(0)).map_err(Output::failure)?;
+        return Ok((rl.items, rl.function_config));
+    }
+    Ok((items, None))
+}
+
+/// A config that cannot be used, for modes without a ResourceList to carry results.
+fn config_failure(problems: &[ConfigProblem]) -> Output {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| format!("invalid config: {p}"))
+        .collect();
+    Output::failure(lines.join("\n  "))
 }
 
 /// `schema`: the JSON Schema of the typed config.

@@ -370,23 +370,9 @@ impl Index {
     }
 }
 
-/// One `matchExpressions` entry against a label set (Kubernetes label-selector semantics).
+/// One `matchExpressions` entry against a label set (see [`crate::labels`]).
 pub fn expression_matches(e: &Value, labels: &BTreeMap<String, String>) -> bool {
-    let key = e["key"].as_str().unwrap_or_default();
-    let values: Vec<String> = e["values"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(scalar)
-        .collect();
-    let value = labels.get(key);
-    match e["operator"].as_str().unwrap_or_default() {
-        "In" => value.is_some_and(|v| values.contains(v)),
-        "NotIn" => value.is_none_or(|v| !values.contains(v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        _ => false,
-    }
+    crate::labels::expression_matches(e, |k| labels.get(k).map(String::as_str))
 }
 
 #[cfg(test)]
