@@ -63,14 +63,17 @@ pub fn function(input: &[u8], force_check: bool, args: &OutputArgs) -> Output {
 
 /// Stream mode: plain manifests in, plain manifests out; config from a file's text.
 pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &OutputArgs) -> Output {
-    let text = match std::str::from_utf8(input) {
+    let text = match stdin_text(input) {
         Ok(t) => t,
-        Err(e) => return Output::failure(format!("stdin is not valid UTF-8 at byte {}", e.valid_up_to())),
+        Err(o) => return o,
     };
     let mut items = match yaml::documents_from_str(text) {
         Ok(docs) => docs,
         Err(e) => return Output::failure(e),
     };
+    if let Err(e) = yaml::check_items(items.len()) {
+        return Output::failure(e);
+    }
     // A ResourceList sent to `stream` is unwrapped: pipes sometimes carry one.
     if items.len() == 1 && items[0]["kind"] == "ResourceList" {
         match ResourceList::from_value(items.remove(0)) {
@@ -108,14 +111,17 @@ pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &Outpu
 
 /// `graph`: the service graph of a ResourceList or a manifest stream.
 pub fn graph(input: &[u8], config_text: Option<&str>, format: GraphFormat) -> Output {
-    let text = match std::str::from_utf8(input) {
+    let text = match stdin_text(input) {
         Ok(t) => t,
-        Err(e) => return Output::failure(format!("stdin is not valid UTF-8 at byte {}", e.valid_up_to())),
+        Err(o) => return o,
     };
     let mut items = match yaml::documents_from_str(text) {
         Ok(docs) => docs,
         Err(e) => return Output::failure(e),
     };
+    if let Err(e) = yaml::check_items(items.len()) {
+        return Output::failure(e);
+    }
     let mut fc: Option<Value> = None;
     if items.len() == 1 && items[0]["kind"] == "ResourceList" {
         match ResourceList::from_value(items.remove(0)) {
@@ -142,6 +148,13 @@ pub fn graph(input: &[u8], config_text: Option<&str>, format: GraphFormat) -> Ou
         stderr: String::new(),
         code: 0,
     }
+}
+
+/// Stdin as text, refused when over the size bound or not UTF-8.
+fn stdin_text(input: &[u8]) -> Result<&str, Output> {
+    yaml::check_size(input).map_err(Output::failure)?;
+    std::str::from_utf8(input)
+        .map_err(|e| Output::failure(format!("stdin is not valid UTF-8 at byte {}", e.valid_up_to())))
 }
 
 /// `schema`: the JSON Schema of the typed config.
