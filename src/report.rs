@@ -33,24 +33,38 @@ fn row_text(c: &ChangedResource) -> String {
 /// A unified-style diff of each changed item, by YAML lines.
 pub fn diff(before: &[Value], after: &[Value]) -> String {
     let mut out = String::new();
-    let before_by_key: std::collections::HashMap<_, _> = before
-        .iter()
-        .filter(|v| v.is_object())
-        .map(|v| (crate::inventory::key_of(v), v))
-        .collect();
-    for item in after.iter().filter(|v| v.is_object()) {
+    // The pipeline keeps every item in place and appends what it generates, so items pair up
+    // by position (by identity, two nameless items would be diffed against each other).
+    for (i, item) in after.iter().enumerate().filter(|(_, v)| v.is_object()) {
         let key = crate::inventory::key_of(item);
-        let old = before_by_key.get(&key).copied();
+        let old = before.get(i).filter(|v| v.is_object());
         if old == Some(item) {
             continue;
         }
         let name = format!("{}/{}", key.1, key.3);
-        let old_text = old.map(|v| crate::krm::yaml::to_string(v).unwrap_or_default()).unwrap_or_default();
-        let new_text = crate::krm::yaml::to_string(item).unwrap_or_default();
+        let old_text = old.map(|v| crate::krm::yaml::to_string(&redacted(v)).unwrap_or_default()).unwrap_or_default();
+        let new_text = crate::krm::yaml::to_string(&redacted(item)).unwrap_or_default();
         out.push_str(&format!("--- a/{name}\n+++ b/{name}\n"));
         out.push_str(&line_diff(&old_text, &new_text));
     }
     out
+}
+
+/// The item with a Secret's values masked: stderr ends up in CI logs, and the keys are enough
+/// to see what changed.
+fn redacted(item: &Value) -> std::borrow::Cow<'_, Value> {
+    if item["kind"] != "Secret" {
+        return std::borrow::Cow::Borrowed(item);
+    }
+    let mut item = item.clone();
+    for field in ["data", "stringData"] {
+        match item.get_mut(field) {
+            Some(Value::Object(map)) => map.values_mut().for_each(|v| *v = Value::String("<redacted>".into())),
+            Some(other) => *other = Value::String("<redacted>".into()),
+            None => {}
+        }
+    }
+    std::borrow::Cow::Owned(item)
 }
 
 /// Minimal LCS line diff; items are small, so quadratic per item is fine.
