@@ -17,4 +17,5 @@ pub mod pipeline;
 pub mod quantity;
 pub mod report;
 pub mod run;
+pub mod unmatched;
 pub mod workload;
