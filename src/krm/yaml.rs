@@ -140,6 +140,10 @@ fn read_error(e: serde_saphyr::Error) -> YamlError {
                 .unwrap_or("?");
             YamlError::Parse(format!("duplicate mapping key `{key}`{at}"))
         }
+        // The flow-collection parser has its own nesting guard; it is the same bound to users.
+        _ if e.to_string().starts_with("recursion limit exceeded") => {
+            limit("levels of nesting (limits::MAX_DEPTH)", limits::MAX_DEPTH)
+        }
         _ => YamlError::Parse(e.to_string()),
     }
 }
