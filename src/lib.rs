@@ -20,4 +20,5 @@ pub mod pipeline;
 pub mod quantity;
 pub mod report;
 pub mod run;
+pub mod unmatched;
 pub mod workload;

@@ -37,7 +37,10 @@ fn main() -> ExitCode {
 
 fn with_stdin(f: impl FnOnce(&[u8]) -> Output) -> Output {
     let mut input = Vec::new();
-    match std::io::stdin().lock().read_to_end(&mut input) {
+    // Read one byte past the bound, so an endless or huge stdin is refused by size instead of
+    // exhausting memory first.
+    let bound = apply_defaults::krm::yaml::limits::MAX_INPUT_BYTES as u64 + 1;
+    match std::io::stdin().lock().take(bound).read_to_end(&mut input) {
         Ok(_) => f(&input),
         Err(e) => Output {
             stderr: format!("apply-defaults: error: failed to read stdin: {e}\n"),

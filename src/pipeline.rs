@@ -145,6 +145,10 @@ pub fn process_items(items: &mut Vec<Value>, config: &Config) -> Summary {
         }
     }
 
+    summary
+        .results
+        .extend(crate::unmatched::warnings(items, config));
+
     if config.applies(DefaultKind::NetworkPolicy) {
         let g = graph::generate(items, config);
         summary.results.extend(g.results);

@@ -195,14 +195,11 @@ fn owner(owners: &HashMap<(&str, &str), usize>, generated: &ResourceRef) -> Opti
 /// A unified diff (3 lines of context) of every changed or generated item against the input,
 /// by YAML text. Secret values are redacted on both sides.
 pub fn diff(before: &[Value], after: &[Value]) -> String {
-    let before_by_key: HashMap<_, _> = before
-        .iter()
-        .filter(|v| v.is_object())
-        .map(|v| (crate::inventory::key_of(v), v))
-        .collect();
     let mut out = String::new();
-    for item in after.iter().filter(|v| v.is_object()) {
-        let old = before_by_key.get(&crate::inventory::key_of(item)).copied();
+    // The pipeline keeps every input item at its position and appends generated ones, so items
+    // pair by position (by identity, two nameless items would be paired with each other).
+    for (i, item) in after.iter().enumerate().filter(|(_, v)| v.is_object()) {
+        let old = before.get(i);
         if old == Some(item) {
             continue;
         }

@@ -128,18 +128,25 @@ pub fn graph(input: &[u8], config_text: Option<&str>, format: GraphFormat) -> Ou
 /// Reads a plain manifest stream, or a ResourceList some pipes carry instead (unwrapped, with its
 /// functionConfig).
 fn read_manifests(input: &[u8]) -> Result<(Vec<Value>, Option<Value>), Output> {
-    let text = std::str::from_utf8(input).map_err(|e| {
-        Output::failure(format!(
-            "stdin is not valid UTF-8 at byte {}",
-            e.valid_up_to()
-        ))
-    })?;
+    let text = stdin_text(input)?;
     let mut items = yaml::documents_from_str(text).map_err(Output::failure)?;
+    yaml::check_items(items.len()).map_err(Output::failure)?;
     if items.len() == 1 && items[0]["kind"] == "ResourceList" {
         let rl = ResourceList::from_value(items.remove(0)).map_err(Output::failure)?;
         return Ok((rl.items, rl.function_config));
     }
     Ok((items, None))
+}
+
+/// Stdin as text, refused when over the size bound (before any other work) or not UTF-8.
+fn stdin_text(input: &[u8]) -> Result<&str, Output> {
+    yaml::check_size(input).map_err(Output::failure)?;
+    std::str::from_utf8(input).map_err(|e| {
+        Output::failure(format!(
+            "stdin is not valid UTF-8 at byte {}",
+            e.valid_up_to()
+        ))
+    })
 }
 
 /// A config that cannot be used, for modes without a ResourceList to carry results.

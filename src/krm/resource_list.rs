@@ -46,6 +46,7 @@ pub struct ResourceList {
 impl ResourceList {
     /// Reads a ResourceList from raw stdin bytes.
     pub fn from_bytes(input: &[u8]) -> Result<Self, ReadError> {
+        yaml::check_size(input)?;
         let text = std::str::from_utf8(input).map_err(|e| ReadError::NotUtf8(e.valid_up_to()))?;
         Self::parse(text)
     }
@@ -55,16 +56,18 @@ impl ResourceList {
         if text.trim().is_empty() {
             return Err(ReadError::Empty);
         }
-        let value: Value = match yaml::resource_list_from_str(text) {
-            Ok(v) => v,
-            Err(e) => {
-                // A multi-document stream fails the single-document read; say what it is.
-                if let Ok(docs) = yaml::documents_from_str(text) {
-                    if docs.len() > 1 {
-                        return Err(ReadError::ManyDocuments(docs.len()));
-                    }
-                }
-                return Err(e.into());
+        // One parse: a YAML stream is read as documents, so a multi-document input is told
+        // apart without parsing it a second time (hostile inputs cost their bound only once).
+        let value: Value = if yaml::looks_like_json(text) {
+            yaml::from_str(text)?
+        } else if let Some(v) = yaml::resource_list_parallel(text) {
+            v
+        } else {
+            let mut docs = yaml::documents_from_str(text)?;
+            match docs.len() {
+                0 => return Err(ReadError::NotAMapping),
+                1 => docs.pop().unwrap_or_default(),
+                n => return Err(ReadError::ManyDocuments(n)),
             }
         };
         Self::from_value(value)
@@ -81,7 +84,10 @@ impl ResourceList {
         }
         let items = match obj.remove("items") {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items,
+            Some(Value::Array(items)) => {
+                yaml::check_items(items.len())?;
+                items
+            }
             Some(_) => return Err(ReadError::BadField("items", "list")),
         };
         let function_config = match obj.remove("functionConfig") {

@@ -11,34 +11,51 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// Hard bounds on what one input may cost, stated in errors so users know which bound they hit.
+///
+/// Chosen so that any input within them is processed in well under 2 GiB of address space
+/// (a 13.7 MB ResourceList of 10,000 Deployments and Services peaks at about 260 MB, so
+/// roughly 20x the input size): a 64 MiB ResourceList holds some 45,000 such workloads.
 pub mod limits {
     /// Largest input accepted, in bytes.
-    pub const MAX_INPUT_BYTES: usize = 512 * 1024 * 1024;
+    pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
     /// Deepest nesting of mappings and sequences.
     pub const MAX_DEPTH: usize = 128;
-    /// Most YAML nodes (mappings, sequences and scalars) in one input.
-    pub const MAX_NODES: usize = 40_000_000;
+    /// Most YAML nodes (mappings, sequences and scalars) in one input, aliases expanded. The
+    /// 10,000-Deployment ResourceList above has 1.3 million.
+    pub const MAX_NODES: usize = 5_000_000;
     /// Most parser events in one input.
-    pub const MAX_EVENTS: usize = 120_000_000;
+    pub const MAX_EVENTS: usize = 15_000_000;
+    /// Most items (resources) in one input: every item may cost a result or two, so this
+    /// bounds the output as well.
+    pub const MAX_ITEMS: usize = 100_000;
     /// Most events replayed through aliases: a "billion laughs" document hits this quickly.
-    pub const MAX_ALIAS_REPLAY: usize = 1_000_000;
-    /// Most bytes of scalar text in one input.
-    pub const MAX_SCALAR_BYTES: usize = 512 * 1024 * 1024;
+    pub const MAX_ALIAS_REPLAY: usize = 250_000;
+    /// Most alias uses (`*name`) and most anchors (`&name`) in one input.
+    pub const MAX_ALIASES: usize = 100_000;
+    /// Most bytes of scalar text in one input, aliases expanded.
+    pub const MAX_SCALAR_BYTES: usize = 64 * 1024 * 1024;
     /// Most documents in one multi-document stream.
-    pub const MAX_DOCUMENTS: usize = 1_000_000;
+    pub const MAX_DOCUMENTS: usize = MAX_ITEMS;
 }
 
 /// A YAML input that could not be read, with the position the parser reported.
 #[derive(Debug, thiserror::Error)]
 pub enum YamlError {
-    /// The text is not YAML, or breaks one of the bounds in [`limits`].
+    /// The text is not YAML.
     #[error("failed to parse YAML: {0}")]
     Parse(String),
+    /// The input breaks one of the bounds in [`limits`]; the message names the bound.
+    #[error("input refused: {0}")]
+    Limit(String),
     /// The value could not be written as YAML.
     #[error("failed to write YAML: {0}")]
     Write(String),
-    /// The input is larger than [`limits::MAX_INPUT_BYTES`].
-    #[error("input is {0} bytes, larger than the limit of {max} bytes", max = limits::MAX_INPUT_BYTES)]
+    /// The input is larger than [`limits::MAX_INPUT_BYTES`] (it holds at least this many bytes:
+    /// a reader stops one byte past the bound).
+    #[error(
+        "input refused: it is larger than the limit of {max} bytes (limits::MAX_INPUT_BYTES)",
+        max = limits::MAX_INPUT_BYTES
+    )]
     TooLarge(usize),
 }
 
@@ -50,8 +67,9 @@ fn read_options() -> serde_saphyr::Options {
     budget.max_events = limits::MAX_EVENTS;
     budget.max_total_scalar_bytes = limits::MAX_SCALAR_BYTES;
     budget.max_documents = limits::MAX_DOCUMENTS;
-    budget.max_anchors = 1_000_000;
-    budget.max_aliases = 1_000_000;
+    budget.max_anchors = limits::MAX_ALIASES;
+    budget.max_aliases = limits::MAX_ALIASES;
+    budget.max_recorded_anchor_events = limits::MAX_ALIAS_REPLAY;
     let mut alias = serde_saphyr::options::AliasLimits::default();
     alias.max_total_replayed_events = limits::MAX_ALIAS_REPLAY;
     serde_saphyr::options! {
@@ -62,6 +80,107 @@ fn read_options() -> serde_saphyr::Options {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         with_snippet: false,
     }
+}
+
+/// Turns a parser error into one that names the bound that was hit, or the syntax problem
+/// and where it is, without the parser's internal type names.
+fn read_error(e: serde_saphyr::Error) -> YamlError {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    // A bound hit while expanding an alias comes wrapped with the alias's locations.
+    let (e, used_at) = match e {
+        E::AliasError {
+            error, locations, ..
+        } => (*error, Some(locations.reference_location)),
+        E::WithSnippet { error, .. } => (*error, None),
+        e => (e, None),
+    };
+    let at = used_at
+        .or_else(|| e.location())
+        .filter(|l| l.line() > 0)
+        .map(|l| format!(" (at line {}, column {})", l.line(), l.column()))
+        .unwrap_or_default();
+    let limit = |what: &str, max: usize| {
+        YamlError::Limit(format!("the input exceeds the limit of {max} {what}{at}"))
+    };
+    match &e {
+        E::Budget { breach, .. } => match breach {
+            B::Depth { .. } => limit("levels of nesting (limits::MAX_DEPTH)", limits::MAX_DEPTH),
+            B::Nodes { .. } => limit(
+                "YAML nodes, aliases expanded (limits::MAX_NODES)",
+                limits::MAX_NODES,
+            ),
+            B::Events { .. } => limit("parser events (limits::MAX_EVENTS)", limits::MAX_EVENTS),
+            B::ScalarBytes { .. } => limit(
+                "bytes of scalar text, aliases expanded (limits::MAX_SCALAR_BYTES)",
+                limits::MAX_SCALAR_BYTES,
+            ),
+            B::Documents { .. } => {
+                limit("documents (limits::MAX_DOCUMENTS)", limits::MAX_DOCUMENTS)
+            }
+            B::Aliases { .. } => limit("aliases (limits::MAX_ALIASES)", limits::MAX_ALIASES),
+            B::Anchors { .. } => limit("anchors (limits::MAX_ALIASES)", limits::MAX_ALIASES),
+            B::InputBytes { .. } => limit(
+                "input bytes (limits::MAX_INPUT_BYTES)",
+                limits::MAX_INPUT_BYTES,
+            ),
+            B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => limit(
+                "events recorded for anchors, a \"billion laughs\" guard (limits::MAX_ALIAS_REPLAY)",
+                limits::MAX_ALIAS_REPLAY,
+            ),
+            B::AliasAnchorRatio { aliases, anchors } => YamlError::Limit(format!(
+                "{aliases} aliases for {anchors} anchors is more than 10 uses per anchor, \
+                 a \"billion laughs\" guard{at}"
+            )),
+            _ => YamlError::Limit(format!("the input exceeds a parser bound{at}: {e}")),
+        },
+        E::AliasReplayLimitExceeded { .. } | E::AliasExpansionLimitExceeded { .. } => limit(
+            "events replayed through aliases, a \"billion laughs\" guard (limits::MAX_ALIAS_REPLAY)",
+            limits::MAX_ALIAS_REPLAY,
+        ),
+        E::AliasReplayStackDepthExceeded { max_depth, .. } => {
+            limit("nested alias expansions", *max_depth)
+        }
+        E::DuplicateMappingKey { .. } => {
+            // The crate's text suggests changing its options; users cannot, so say what it is.
+            let text = e.to_string();
+            let key = text
+                .strip_prefix("duplicate mapping key: ")
+                .and_then(|r| r.split(',').next())
+                .unwrap_or("?");
+            YamlError::Parse(format!("duplicate mapping key `{key}`{at}"))
+        }
+        // The flow-collection parser has its own nesting guard; it is the same bound to users.
+        _ if e.to_string().starts_with("recursion limit exceeded") => {
+            limit("levels of nesting (limits::MAX_DEPTH)", limits::MAX_DEPTH)
+        }
+        _ => YamlError::Parse(e.to_string()),
+    }
+}
+
+/// Refuses more items than [`limits::MAX_ITEMS`].
+pub fn check_items(count: usize) -> Result<(), YamlError> {
+    if count > limits::MAX_ITEMS {
+        return Err(YamlError::Limit(format!(
+            "the input holds {count} items, more than the limit of {} items (limits::MAX_ITEMS)",
+            limits::MAX_ITEMS
+        )));
+    }
+    Ok(())
+}
+
+/// A JSON error from serde_json, with its bound named when it hit its nesting limit.
+fn json_error(e: &serde_json::Error) -> YamlError {
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        return YamlError::Limit(format!(
+            "the input exceeds the limit of {} levels of nesting (limits::MAX_DEPTH) at line {}, column {}",
+            limits::MAX_DEPTH,
+            e.line(),
+            e.column()
+        ));
+    }
+    YamlError::Parse(text)
 }
 
 fn write_options() -> serde_saphyr::SerializerOptions {
@@ -75,7 +194,8 @@ fn write_options() -> serde_saphyr::SerializerOptions {
     }
 }
 
-fn check_size(input: &str) -> Result<(), YamlError> {
+/// Refuses input over [`limits::MAX_INPUT_BYTES`] before any other work (UTF-8 checks included).
+pub fn check_size(input: &[u8]) -> Result<(), YamlError> {
     if input.len() > limits::MAX_INPUT_BYTES {
         return Err(YamlError::TooLarge(input.len()));
     }
@@ -84,40 +204,66 @@ fn check_size(input: &str) -> Result<(), YamlError> {
 
 /// True when the text is a JSON document (serde_json is several times faster than any YAML
 /// parser, and kpt can send JSON).
-fn looks_like_json(input: &str) -> bool {
+pub fn looks_like_json(input: &str) -> bool {
     input.trim_start().starts_with('{')
+}
+
+/// An upper bound on the nodes of a JSON text, counted in one pass over its bytes.
+fn json_node_bound(input: &str) -> usize {
+    1 + input
+        .bytes()
+        .filter(|b| matches!(b, b',' | b':' | b'[' | b'{'))
+        .count()
 }
 
 /// Reads one document (YAML or JSON) into an order-preserving tree.
 pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, YamlError> {
-    check_size(input)?;
-    if looks_like_json(input) {
-        if let Ok(v) = serde_json::from_str(input) {
-            return Ok(v);
+    check_size(input.as_bytes())?;
+    // serde_json has no node budget: take the fast path only when the input cannot hold more
+    // nodes than the bound (every node but the first needs a `,`, `:`, `[` or `{`).
+    if looks_like_json(input) && json_node_bound(input) <= limits::MAX_NODES {
+        match serde_json::from_str(input) {
+            Ok(v) => return Ok(v),
+            // Deep nesting is refused by both parsers; say which bound, not "not YAML".
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+                return Err(json_error(&e));
+            }
+            // Flow-style YAML also starts with `{`: let the YAML parser have it.
+            Err(_) => {}
         }
     }
-    serde_saphyr::from_str_with_options(input, read_options())
-        .map_err(|e| YamlError::Parse(e.to_string()))
+    serde_saphyr::from_str_with_options(input, read_options()).map_err(read_error)
 }
 
 /// Inputs smaller than this are read on one thread: below it, starting threads costs more
 /// than it saves.
 const PARALLEL_MIN_BYTES: usize = 1 << 20;
 
-/// Reads a ResourceList document. A large one whose `items:` is a plain block sequence has its
-/// items parsed on several threads (YAML parsing is most of a run's time); anything unusual,
-/// and any error, goes through [`from_str`], so results and error messages are the same.
-pub fn resource_list_from_str(input: &str) -> Result<Value, YamlError> {
-    check_size(input)?;
-    if input.len() >= PARALLEL_MIN_BYTES && !looks_like_json(input) {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        if threads > 1 {
-            if let Some(v) = parallel::read(input, threads) {
-                return Ok(v);
-            }
-        }
+/// The parallel fast path for a ResourceList document: a large one whose `items:` is a plain
+/// block sequence has its items parsed on several threads (YAML parsing is most of a run's time).
+/// None for anything unusual, any error or any piece over its share of the bounds: the caller
+/// then reads the input the ordinary way, so results, bounds and error messages are the same.
+pub fn resource_list_parallel(input: &str) -> Option<Value> {
+    if input.len() < PARALLEL_MIN_BYTES
+        || input.len() > limits::MAX_INPUT_BYTES
+        || looks_like_json(input)
+    {
+        return None;
     }
-    from_str(input)
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 {
+        return None;
+    }
+    parallel::read(input, threads)
+}
+
+/// Reads a ResourceList document: the parallel fast path, else [`from_str`].
+pub fn resource_list_from_str(input: &str) -> Result<Value, YamlError> {
+    check_size(input.as_bytes())?;
+    match resource_list_parallel(input) {
+        Some(v) => Ok(v),
+        None => from_str(input),
+    }
 }
 
 /// Splitting one YAML document into pieces that parse alone. Only done when the text makes the
@@ -222,8 +368,16 @@ pub(crate) mod parallel {
 
     pub(crate) fn read(input: &str, threads: usize) -> Option<Value> {
         let (envelope, chunks) = split(input, threads)?;
+        // Each piece gets its share of the node and event bounds, so the pieces together
+        // never exceed what one reader allows.
+        let pieces = chunks.len().max(1);
         let parse = |text: &str| {
-            serde_saphyr::from_str_with_options::<Vec<Value>>(text, super::read_options()).ok()
+            let mut options = super::read_options();
+            if let Some(b) = options.budget.as_mut() {
+                b.max_nodes = super::limits::MAX_NODES / pieces;
+                b.max_events = super::limits::MAX_EVENTS / pieces;
+            }
+            serde_saphyr::from_str_with_options::<Vec<Value>>(text, options).ok()
         };
         let parsed: Vec<Option<Vec<Value>>> = std::thread::scope(|s| {
             let handles: Vec<_> = chunks[1..]
@@ -250,9 +404,9 @@ pub(crate) mod parallel {
 
 /// Reads every document of a multi-document stream; empty documents are dropped, as kubectl does.
 pub fn documents_from_str(input: &str) -> Result<Vec<Value>, YamlError> {
-    check_size(input)?;
-    let docs: Vec<Value> = serde_saphyr::from_str_multiple_with_options(input, read_options())
-        .map_err(|e| YamlError::Parse(e.to_string()))?;
+    check_size(input.as_bytes())?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_str_multiple_with_options(input, read_options()).map_err(read_error)?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
