@@ -37,8 +37,8 @@ done
 [[ -x /usr/bin/time ]] || { echo "compare.sh: /usr/bin/time (GNU time) is required" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/apply-defaults-bench.XXXXXX")
-[[ -n ${KEEP:-} ]] && log "keeping $work" || trap 'rm -rf "$work"' EXIT
 log() { printf 'compare.sh: %s\n' "$*" >&2; }
+if [[ -n ${KEEP:-} ]]; then log "keeping $work"; else trap 'rm -rf "$work"' EXIT; fi
 
 log "building release binaries"
 cargo build --release --quiet --bin apply-defaults
