@@ -1090,3 +1090,75 @@ fn policies_do_not_depend_on_item_order() {
     let (b, _, _) = function(&reversed, Some(&fc));
     assert_eq!(policies(&a), policies(&b));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Property: on random stacks the emitted policies allow exactly the flows the manifests show.
+// Each workload has its own `app` label (no label set is a superset of another's), so every
+// allowed flow must be one of the references generated, and every reference must be allowed.
+
+mod flows_property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// How a caller names the callee's Service (every DNS and URL form).
+    fn address(form: u8, name: &str, ns: &str, same_ns: bool) -> String {
+        match form % 6 {
+            0 if same_ns => name.to_string(),
+            0 | 1 => format!("{name}.{ns}"),
+            2 => format!("{name}.{ns}.svc"),
+            3 => format!("{name}.{ns}.svc.cluster.local"),
+            4 => format!("http://{name}.{ns}:80/api"),
+            _ => format!("{name}.{ns}.svc:80"),
+        }
+    }
+
+    fn stack() -> impl Strategy<Value = (Vec<bool>, Vec<(usize, usize, u8)>)> {
+        (2usize..6).prop_flat_map(|n| {
+            (
+                proptest::collection::vec(any::<bool>(), n),
+                proptest::collection::vec((0..n, 0..n, any::<u8>()), 0..8),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn policies_allow_exactly_the_referenced_flows((in_b, refs) in stack()) {
+            let n = in_b.len();
+            let ns = |i: usize| if in_b[i] { "b" } else { "a" };
+            let name = |i: usize| format!("w{i}");
+            let mut env: Vec<Vec<Value>> = vec![Vec::new(); n];
+            let mut expected = BTreeSet::new();
+            for (from, to, form) in refs {
+                if from == to {
+                    continue;
+                }
+                let value = address(form, &name(to), ns(to), ns(from) == ns(to));
+                env[from].push(json!({"name": format!("TARGET_{to}_HOST"), "value": value}));
+                expected.insert((name(from), name(to), "8080/TCP".to_string()));
+            }
+            let mut items = Vec::new();
+            for i in 0..n {
+                // One env entry per callee: several forms for one callee would repeat the name.
+                let mut seen = BTreeSet::new();
+                let vars: Vec<Value> = env[i].iter().filter(|e| seen.insert(e["name"].to_string())).cloned().collect();
+                items.push(deployment(ns(i), &name(i), Some(("http", 8080)), json!(vars)));
+                items.push(service(ns(i), &name(i), 80, json!("http")));
+            }
+            for i in 0..n {
+                for proto in ["53/UDP", "53/TCP"] {
+                    expected.insert((name(i), "dns".to_string(), proto.to_string()));
+                }
+            }
+            let fc = util::configmap(&[("defaults", "network-policy")]);
+            let (out, _, said) = function(&items, Some(&fc));
+            let allowed = allowed_flows(&cluster_of(&out), &["a", "b"]);
+            let extra: Vec<_> = allowed.difference(&expected).collect();
+            let missing: Vec<_> = expected.difference(&allowed).collect();
+            prop_assert!(extra.is_empty() && missing.is_empty(),
+                "allowed but not in the manifests: {extra:?}\nin the manifests but not allowed: {missing:?}\n{said}");
+        }
+    }
+}
