@@ -1140,10 +1140,10 @@ mod flows_property {
                 expected.insert((name(from), name(to), "8080/TCP".to_string()));
             }
             let mut items = Vec::new();
-            for i in 0..n {
+            for (i, vars) in env.iter().enumerate() {
                 // One env entry per callee: several forms for one callee would repeat the name.
                 let mut seen = BTreeSet::new();
-                let vars: Vec<Value> = env[i].iter().filter(|e| seen.insert(e["name"].to_string())).cloned().collect();
+                let vars: Vec<Value> = vars.iter().filter(|e| seen.insert(e["name"].to_string())).cloned().collect();
                 items.push(deployment(ns(i), &name(i), Some(("http", 8080)), json!(vars)));
                 items.push(service(ns(i), &name(i), 80, json!("http")));
             }
