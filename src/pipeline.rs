@@ -9,7 +9,7 @@ use crate::config::{Config, DefaultKind, Mode};
 use crate::defaults::{self, Change, WorkloadCtx};
 use crate::graph;
 use crate::inventory::{self, Inventory, Key};
-use crate::krm::{FnResult, ResourceList, ResourceRef, annotations};
+use crate::krm::{FnResult, ResourceRef, annotations};
 use crate::optout::{self, OptOut};
 use crate::workload;
 
@@ -31,32 +31,6 @@ pub struct ChangedResource {
 pub struct Summary {
     pub changed: Vec<ChangedResource>,
     pub results: Vec<FnResult>,
-}
-
-/// Runs the function on a ResourceList in place: loads its functionConfig, processes the
-/// items, and appends results. A config error leaves every item as it was.
-pub fn process(rl: &mut ResourceList) -> Summary {
-    match Config::load(rl.function_config.as_ref()) {
-        Ok(config) => {
-            let summary = process_items(&mut rl.items, &config);
-            rl.results.extend(summary.results.iter().cloned());
-            summary
-        }
-        Err(problems) => {
-            let fc = rl.function_config.clone().unwrap_or(Value::Null);
-            for p in problems {
-                let mut r = FnResult::error(format!("invalid function config: {}", p.message));
-                if fc.is_object() {
-                    r = r.about(&fc);
-                }
-                if !p.field.is_empty() {
-                    r = r.at(p.field.clone());
-                }
-                rl.results.push(r);
-            }
-            Summary::default()
-        }
-    }
 }
 
 /// Processes items with an already loaded config.
