@@ -378,23 +378,26 @@ fn every_example_folder_is_a_case() {
     }
 }
 
+/// Items by identity without config objects and orchestrator annotations: what two runners or
+/// two config forms must agree on.
+fn comparable(items: &[Value]) -> BTreeMap<String, Value> {
+    items
+        .iter()
+        .filter(|i| annotation(i, "config.kubernetes.io/local-config").is_none())
+        .map(|i| {
+            (
+                format!("{:?}", apply_defaults::inventory::key_of(i)),
+                without_orchestrator_annotations(i),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn both_config_forms_give_the_same_output() {
     // The two packages hold the same manifests; only the form of the config differs.
-    let strip = |items: Vec<Value>| -> BTreeMap<String, Value> {
-        items
-            .iter()
-            .filter(|i| annotation(i, "config.kubernetes.io/local-config").is_none())
-            .map(|i| {
-                (
-                    format!("{:?}", apply_defaults::inventory::key_of(i)),
-                    without_orchestrator_annotations(i),
-                )
-            })
-            .collect()
-    };
-    let cm = strip(run_case("configmap-config"));
-    let typed = strip(run_case("typed-config"));
+    let cm = comparable(&run_case("configmap-config"));
+    let typed = comparable(&run_case("typed-config"));
     assert_eq!(cm, typed);
 }
 
@@ -430,18 +433,6 @@ fn kpt_writes_what_the_runner_predicts() {
             run.code, run.stdout, run.stderr
         );
 
-        let comparable = |items: &[Value]| -> BTreeMap<String, Value> {
-            items
-                .iter()
-                .filter(|i| annotation(i, "config.kubernetes.io/local-config").is_none())
-                .map(|i| {
-                    (
-                        format!("{:?}", apply_defaults::inventory::key_of(i)),
-                        without_orchestrator_annotations(i),
-                    )
-                })
-                .collect()
-        };
         let predicted = run_function(
             &read_package(&src),
             function_config(&src, &expected).as_ref(),
