@@ -33,111 +33,134 @@ pub struct Summary {
     pub results: Vec<FnResult>,
 }
 
-/// Processes items with an already loaded config.
+/// Where a finished output item goes. Input items keep their place (a regenerated resource
+/// replaces the earlier run's copy in place); new resources follow them, the workloads' own
+/// (HPA, PDB) first, then the NetworkPolicies, each group in the order it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Place {
+    Item(usize),
+    Generated(usize),
+    Policy(usize),
+}
+
+/// Processes items with an already loaded config, in place: the items afterwards are the
+/// output items (in check mode, the input items unchanged).
 pub fn process_items(items: &mut Vec<Value>, config: &Config) -> Summary {
-    let check = config.mode == Mode::Check;
-    let original = if check { Some(items.clone()) } else { None };
-    let mut summary = Summary::default();
-    let inventory = Inventory::build(items);
-    let mut generated: Vec<(Value, Option<usize>)> = Vec::new();
-
-    for (i, item) in items.iter_mut().enumerate() {
-        if let Some(err) = shape_error(item, i) {
-            summary.results.push(err);
-            continue;
-        }
-        if annotations::is_local_config(item) || !config.selects(item) {
-            continue;
-        }
-        let Some(kind) = workload::kind_of(item, &config.workload_kinds) else {
-            continue;
-        };
-        if item["metadata"]["name"].as_str().is_none_or(str::is_empty) {
-            summary.results.push(
-                FnResult::error(format!(
-                    "{} at item {i} has no metadata.name; a workload needs one",
-                    item["kind"].as_str().unwrap_or_default()
-                ))
-                .about(item)
-                .at("metadata.name"),
-            );
-            continue;
-        }
-        let template_annotations =
-            workload::pod_template(item, &kind).map(|t| &t["metadata"]["annotations"]);
-        let opt_out = OptOut::read(&[item["metadata"].get("annotations"), template_annotations]);
-        for name in &opt_out.unknown {
-            summary.results.push(
-                FnResult::warning(format!(
-                    "opt-out annotation names unknown default `{name}`; known: {}",
-                    DefaultKind::names()
-                ))
-                .about(item)
-                .at(format!("metadata.annotations.{}", optout::SKIP)),
-            );
-        }
-        if opt_out.all {
-            continue;
-        }
-        let (class, _reason) = match classify::classify(config, item, &kind) {
-            Ok(c) => c,
-            Err(message) => {
-                summary.results.push(
-                    FnResult::error(message)
-                        .about(item)
-                        .at(format!("metadata.annotations.{}", optout::CLASS)),
-                );
-                continue;
-            }
-        };
-        let ctx = WorkloadCtx {
-            config,
-            class,
-            kind: &kind,
-            opt_out: &opt_out,
-            inventory: &inventory,
-        };
-        let outcome = defaults::apply_all(&ctx, item);
-        for r in outcome.results {
-            summary.results.push(if r.resource_ref.is_none() {
-                r.about(item)
-            } else {
-                r
-            });
-        }
-        for g in outcome.generated {
-            generated.push((g, Some(i)));
-        }
-        if !outcome.changes.is_empty() {
-            summary.changed.push(ChangedResource {
-                resource: ResourceRef::of(item),
-                class: Some(class.name.clone()),
-                changes: outcome.changes,
-                generated: false,
-                file: annotations::source_file(item),
-            });
-        }
-    }
-
+    let original = (config.mode == Mode::Check).then(|| items.clone());
+    let mut out = Collected::default();
+    let summary = process(std::mem::take(items), config, &mut |place, item| {
+        out.put(place, item)
+    });
+    *items = original.unwrap_or_else(|| out.into_items());
     summary
-        .results
-        .extend(crate::unmatched::warnings(items, config));
+}
 
-    if config.applies(DefaultKind::NetworkPolicy) {
-        let g = graph::generate(items, config);
-        summary.results.extend(g.results);
-        generated.extend(g.resources.into_iter().map(|r| (r, None)));
+/// The output items gathered back into one list, in output order.
+#[derive(Debug, Default)]
+pub struct Collected {
+    items: Vec<Option<Value>>,
+    generated: Vec<Option<Value>>,
+    policies: Vec<Option<Value>>,
+}
+
+impl Collected {
+    pub fn put(&mut self, place: Place, item: Value) {
+        let (slots, i) = match place {
+            Place::Item(i) => (&mut self.items, i),
+            Place::Generated(i) => (&mut self.generated, i),
+            Place::Policy(i) => (&mut self.policies, i),
+        };
+        if slots.len() <= i {
+            slots.resize_with(i + 1, || None);
+        }
+        slots[i] = Some(item);
     }
 
-    let mut index: HashMap<Key, usize> = inventory.by_key.clone();
-    for (resource, _owner) in generated {
-        if let Some(changed) = upsert_generated(items, &mut index, resource, &mut summary.results) {
-            summary.changed.push(changed);
+    pub fn into_items(self) -> Vec<Value> {
+        let all = [self.items, self.generated, self.policies];
+        all.into_iter().flatten().flatten().collect()
+    }
+}
+
+/// The function: every input item is handed to `put` exactly once, in its final form, as soon
+/// as nothing later can change it, and every new resource likewise; so a caller that writes
+/// items out as they come never holds the whole output as trees (at 10,000 workloads the output
+/// trees are several times the size of the input's).
+///
+/// NetworkPolicies are built from the input before any workload changes (the service graph
+/// reads labels, ports, env and Services, none of which a default writes). Input HPAs and PDBs
+/// are held to the end, since a workload later in the list may regenerate one of them.
+pub fn process(
+    mut items: Vec<Value>,
+    config: &Config,
+    put: &mut dyn FnMut(Place, Value),
+) -> Summary {
+    let check = config.mode == Mode::Check;
+    let keep_change_details = check || config.per_field_results;
+    let mut summary = Summary::default();
+    let inventory = Inventory::build(&items);
+    let mut index: HashMap<Key, Place> = inventory
+        .by_key
+        .iter()
+        .map(|(k, i)| (k.clone(), Place::Item(*i)))
+        .collect();
+
+    let unmatched = crate::unmatched::warnings(&items, config);
+    let mut graph_results = Vec::new();
+    let mut policy_upserts = Upserts::default();
+    if config.applies(DefaultKind::NetworkPolicy) {
+        let g = graph::generate(&items, config);
+        graph_results = g.results;
+        for policy in g.resources {
+            policy_upserts.upsert(&mut items, &mut index, policy, put, Place::Policy);
         }
     }
 
-    if let Some(original) = original {
-        *items = original;
+    let mut generated_upserts = Upserts::default();
+    let mut held = Vec::new();
+    for i in 0..items.len() {
+        let item = &mut items[i];
+        if let Some(outcome) = process_item(item, i, config, &inventory, &mut summary) {
+            let changes = if keep_change_details {
+                outcome.changes
+            } else {
+                outcome
+                    .changes
+                    .into_iter()
+                    .map(Change::counted_only)
+                    .collect()
+            };
+            if !changes.is_empty() {
+                summary.changed.push(ChangedResource {
+                    resource: ResourceRef::of(item),
+                    class: outcome.class,
+                    changes,
+                    generated: false,
+                    file: annotations::source_file(item),
+                });
+            }
+            for g in outcome.generated {
+                generated_upserts.upsert(&mut items, &mut index, g, put, Place::Generated);
+            }
+        }
+        if may_be_regenerated(&items[i]) {
+            held.push(i);
+        } else {
+            put(Place::Item(i), std::mem::take(&mut items[i]));
+        }
+    }
+    for i in held {
+        put(Place::Item(i), std::mem::take(&mut items[i]));
+    }
+
+    summary.results.extend(unmatched);
+    summary.results.extend(graph_results);
+    for upserts in [generated_upserts, policy_upserts] {
+        summary.results.extend(upserts.results);
+        summary.changed.extend(upserts.changed);
+    }
+
+    if check {
         summary.results.extend(check_results(&summary.changed));
         summary
             .results
@@ -149,6 +172,99 @@ pub fn process_items(items: &mut Vec<Value>, config: &Config) -> Summary {
     }
     sort_results(&mut summary.results);
     summary
+}
+
+/// What one workload came out with, for the pipeline to record.
+struct ItemOutcome {
+    class: Option<String>,
+    changes: Vec<Change>,
+    generated: Vec<Value>,
+}
+
+/// Applies the defaults to one item when it is a selected workload that did not opt out;
+/// problems go to the summary's results.
+fn process_item(
+    item: &mut Value,
+    i: usize,
+    config: &Config,
+    inventory: &Inventory,
+    summary: &mut Summary,
+) -> Option<ItemOutcome> {
+    if let Some(err) = shape_error(item, i) {
+        summary.results.push(err);
+        return None;
+    }
+    if annotations::is_local_config(item) || !config.selects(item) {
+        return None;
+    }
+    let kind = workload::kind_of(item, &config.workload_kinds)?;
+    if item["metadata"]["name"].as_str().is_none_or(str::is_empty) {
+        summary.results.push(
+            FnResult::error(format!(
+                "{} at item {i} has no metadata.name; a workload needs one",
+                item["kind"].as_str().unwrap_or_default()
+            ))
+            .about(item)
+            .at("metadata.name"),
+        );
+        return None;
+    }
+    let template_annotations =
+        workload::pod_template(item, &kind).map(|t| &t["metadata"]["annotations"]);
+    let opt_out = OptOut::read(&[item["metadata"].get("annotations"), template_annotations]);
+    for name in &opt_out.unknown {
+        summary.results.push(
+            FnResult::warning(format!(
+                "opt-out annotation names unknown default `{name}`; known: {}",
+                DefaultKind::names()
+            ))
+            .about(item)
+            .at(format!("metadata.annotations.{}", optout::SKIP)),
+        );
+    }
+    if opt_out.all {
+        return None;
+    }
+    let class = match classify::classify(config, item, &kind) {
+        Ok((class, _reason)) => class,
+        Err(message) => {
+            summary.results.push(
+                FnResult::error(message)
+                    .about(item)
+                    .at(format!("metadata.annotations.{}", optout::CLASS)),
+            );
+            return None;
+        }
+    };
+    let ctx = WorkloadCtx {
+        config,
+        class,
+        kind: &kind,
+        opt_out: &opt_out,
+        inventory,
+    };
+    let outcome = defaults::apply_all(&ctx, item);
+    for r in outcome.results {
+        summary.results.push(if r.resource_ref.is_none() {
+            r.about(item)
+        } else {
+            r
+        });
+    }
+    Some(ItemOutcome {
+        class: Some(class.name.clone()),
+        changes: outcome.changes,
+        generated: outcome.generated,
+    })
+}
+
+/// Input resources of the kinds a workload generates (HPA, PDB): one of them may be an earlier
+/// run's copy that a workload later in the list regenerates, so they are written last.
+fn may_be_regenerated(item: &Value) -> bool {
+    matches!(
+        item["kind"].as_str(),
+        Some("HorizontalPodAutoscaler" | "PodDisruptionBudget")
+    )
 }
 
 /// An item the function cannot read as a Kubernetes object.
@@ -240,62 +356,82 @@ pub fn generated_path(owner: Option<&Value>, kind: &str, name: &str) -> String {
     format!("{dir}{}_{name}.yaml", kind.to_lowercase())
 }
 
-/// Adds a generated resource, or updates the copy an earlier run generated. A resource of the
-/// same identity that the user wrote is kept as it is.
-fn upsert_generated(
-    items: &mut Vec<Value>,
-    index: &mut HashMap<Key, usize>,
-    resource: Value,
-    results: &mut Vec<FnResult>,
-) -> Option<ChangedResource> {
-    let key = inventory::key_of(&resource);
-    let changed = |r: &Value| ChangedResource {
-        resource: ResourceRef::of(r),
-        class: None,
-        changes: Vec::new(),
-        generated: true,
-        file: annotations::source_file(r),
-    };
-    match index.get(&key).copied() {
-        None => {
-            let c = changed(&resource);
-            index.insert(key, items.len());
-            items.push(resource);
-            Some(c)
-        }
-        Some(i) => {
-            let existing = &items[i];
-            let ours = existing["metadata"]["annotations"][optout::GENERATED] == "true";
-            if !ours {
-                results.push(
-                    FnResult::info(format!(
-                        "kept the user's {}; no {} generated",
-                        ResourceRef::of(existing).display(),
-                        resource["kind"].as_str().unwrap_or_default()
-                    ))
-                    .about(existing),
-                );
-                return None;
+/// Generated resources placed so far, with what placing them said.
+#[derive(Default)]
+struct Upserts {
+    count: usize,
+    results: Vec<FnResult>,
+    changed: Vec<ChangedResource>,
+}
+
+impl Upserts {
+    /// Adds a generated resource, or updates the copy an earlier run generated. A resource of
+    /// the same identity that the user wrote is kept as it is. `new_place` numbers the group
+    /// this resource is appended to when it is new.
+    fn upsert(
+        &mut self,
+        items: &mut [Value],
+        index: &mut HashMap<Key, Place>,
+        resource: Value,
+        put: &mut dyn FnMut(Place, Value),
+        new_place: fn(usize) -> Place,
+    ) {
+        let key = inventory::key_of(&resource);
+        let changed = |r: &Value| ChangedResource {
+            resource: ResourceRef::of(r),
+            class: None,
+            changes: Vec::new(),
+            generated: true,
+            file: annotations::source_file(r),
+        };
+        match index.get(&key).copied() {
+            None => {
+                let place = new_place(self.count);
+                self.count += 1;
+                index.insert(key, place);
+                self.changed.push(changed(&resource));
+                put(place, resource);
             }
-            if without_orchestrator_annotations(existing)
-                == without_orchestrator_annotations(&resource)
-            {
-                return None;
+            Some(Place::Item(i)) => {
+                let existing = &items[i];
+                let ours = existing["metadata"]["annotations"][optout::GENERATED] == "true";
+                if !ours {
+                    self.results.push(
+                        FnResult::info(format!(
+                            "kept the user's {}; no {} generated",
+                            ResourceRef::of(existing).display(),
+                            resource["kind"].as_str().unwrap_or_default()
+                        ))
+                        .about(existing),
+                    );
+                    return;
+                }
+                if without_orchestrator_annotations(existing)
+                    == without_orchestrator_annotations(&resource)
+                {
+                    return;
+                }
+                let mut updated = resource;
+                let kept: Map<String, Value> = existing["metadata"]["annotations"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| is_orchestrator_annotation(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if let Some(a) = updated["metadata"]["annotations"].as_object_mut() {
+                    a.extend(kept);
+                }
+                self.changed.push(changed(&updated));
+                items[i] = updated;
             }
-            let mut updated = resource;
-            let kept: Map<String, Value> = existing["metadata"]["annotations"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(k, _)| is_orchestrator_annotation(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            if let Some(a) = updated["metadata"]["annotations"].as_object_mut() {
-                a.extend(kept);
+            // Two resources of one identity generated in this run (say an HPA for a Deployment
+            // and one for a StatefulSet of the same name): the later one wins, as it would over
+            // an earlier run's copy. The earlier one is already written, so it is not compared.
+            Some(place) => {
+                self.changed.push(changed(&resource));
+                put(place, resource);
             }
-            let c = changed(&updated);
-            items[i] = updated;
-            Some(c)
         }
     }
 }
