@@ -59,7 +59,7 @@ fn stages(c: &mut Criterion) {
         group.bench_function("function_end_to_end", |b| {
             b.iter(|| {
                 apply_defaults::run::function(
-                    black_box(input.as_bytes()),
+                    black_box(input.clone().into_bytes()),
                     false,
                     &Default::default(),
                 )

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod defaults;
 pub mod docs;
+pub mod emit;
 pub mod graph;
 pub mod images;
 pub mod inventory;

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::cli::{GraphFormat, OutputArgs};
 use crate::config::{Config, ConfigProblem, Mode};
+use crate::emit::{ItemTexts, ItemWriter};
 use crate::krm::{FnResult, ResourceList, Severity, yaml};
 use crate::pipeline::{self, Summary};
 use crate::{graph, report};
@@ -12,11 +13,34 @@ use crate::{graph, report};
 #[derive(Debug, Default)]
 pub struct Output {
     /// What goes to stdout (None: nothing at all).
-    pub stdout: Option<String>,
+    pub stdout: Option<Text>,
     /// Human text for stderr.
     pub stderr: String,
     /// Process exit code: 0, or 1 on any error.
     pub code: u8,
+}
+
+/// Stdout text in pieces, written one after the other: a 60 MB ResourceList is never joined
+/// into one buffer on its way out.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Text(Vec<String>);
+
+impl Text {
+    pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        self.0
+            .iter()
+            .try_for_each(|piece| out.write_all(piece.as_bytes()))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0.concat()
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Text(vec![text])
+    }
 }
 
 impl Output {
@@ -29,44 +53,73 @@ impl Output {
     }
 }
 
-/// KRM function mode: a ResourceList in, a ResourceList out.
-pub fn function(input: &[u8], force_check: bool, args: &OutputArgs) -> Output {
-    let mut rl = match ResourceList::from_bytes(input) {
+/// KRM function mode: a ResourceList in, a ResourceList out. The input buffer is taken by
+/// value so it is freed as soon as it is parsed.
+pub fn function(input: Vec<u8>, force_check: bool, args: &OutputArgs) -> Output {
+    let parsed = ResourceList::from_bytes(&input);
+    drop(input);
+    let mut rl = match parsed {
         Ok(rl) => rl,
         Err(e) => return Output::failure(e),
     };
-    let before = if args.diff {
-        Some(rl.items.clone())
-    } else {
-        None
-    };
-    let mut summary = match Config::load(rl.function_config.as_ref()) {
+    let config = match Config::load(rl.function_config.as_ref()) {
         Ok(mut config) => {
             if force_check {
                 config.mode = Mode::Check;
             }
-            pipeline::process_items(&mut rl.items, &config)
+            config
         }
-        Err(problems) => Summary {
-            results: config_errors(problems, rl.function_config.as_ref()),
-            ..Default::default()
-        },
+        Err(problems) => {
+            let summary = Summary {
+                results: config_errors(problems, rl.function_config.as_ref()),
+                ..Default::default()
+            };
+            let stderr = human(&summary, args, None, &rl.items);
+            return finish_list(rl, summary, stderr, None);
+        }
     };
-    // The report reads the summary's results; after it they move into the list, no copy.
-    let mut stderr = human(&summary, args, before.as_deref(), &rl.items);
-    rl.results.extend(std::mem::take(&mut summary.results));
+    // Check mode writes the input back and --diff compares whole lists: both keep the trees.
+    if config.mode == Mode::Check || args.diff {
+        let before = args.diff.then(|| rl.items.clone());
+        let summary = pipeline::process_items(&mut rl.items, &config);
+        let stderr = human(&summary, args, before.as_deref(), &rl.items);
+        return finish_list(rl, summary, stderr, None);
+    }
+    let mut writer = ItemWriter::spawn();
+    let items = std::mem::take(&mut rl.items);
+    let summary = pipeline::process(items, &config, &mut |place, item| writer.put(place, item));
+    let stderr = human(&summary, args, None, &[]);
+    match writer.finish() {
+        Ok(texts) => finish_list(rl, summary, stderr, Some(texts)),
+        Err(e) => Output::failure(e),
+    }
+}
+
+/// The output ResourceList: the items (as texts when the writer made them, else the list's
+/// own), the results, and the problems repeated on stderr.
+fn finish_list(
+    mut rl: ResourceList,
+    summary: Summary,
+    mut stderr: String,
+    texts: Option<ItemTexts>,
+) -> Output {
+    rl.results.extend(summary.results);
     stderr.push_str(&problems_for_stderr(&rl.results));
-    let output = match rl.to_yaml() {
+    let code = u8::from(rl.has_errors());
+    let written = match texts {
+        Some(texts) => rl.to_yaml_pieces(texts.into_pieces()).map(Text),
+        None => rl.to_yaml().map(Text::from),
+    };
+    let count = rl.items.len();
+    drop_beside_output(rl.items, count);
+    match written {
         Ok(text) => Output {
             stdout: Some(text),
             stderr,
-            code: u8::from(rl.has_errors()),
+            code,
         },
         Err(e) => Output::failure(e),
-    };
-    let count = rl.items.len();
-    drop_beside_output((rl.items, summary), count);
-    output
+    }
 }
 
 /// Freeing the trees of 10,000 workloads (and every change recorded on them) takes about a
@@ -99,7 +152,7 @@ pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &Outpu
     let failed = summary.results.iter().any(FnResult::is_error);
     match yaml::documents_to_string(&items) {
         Ok(out) => Output {
-            stdout: Some(out),
+            stdout: Some(out.into()),
             stderr,
             code: u8::from(failed),
         },
@@ -122,7 +175,7 @@ pub fn graph(input: &[u8], config_text: Option<&str>, format: GraphFormat) -> Ou
         Err(problems) => return config_failure(&problems),
     };
     Output {
-        stdout: Some(graph::render(&items, &config, format)),
+        stdout: Some(graph::render(&items, &config, format).into()),
         stderr: String::new(),
         code: 0,
     }

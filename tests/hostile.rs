@@ -894,13 +894,15 @@ fn the_diff_view_redacts_secret_data() {
 
 /// Files the dynamic loader and the Rust runtime open on their own.
 fn runtime_file(path: &str) -> bool {
-    const PREFIXES: [&str; 7] = [
+    const PREFIXES: [&str; 8] = [
         "/etc/ld.so",
         "/lib/",
         "/lib64/",
         "/usr/lib/",
         "/usr/lib64/",
         "/proc/self/",
+        // mimalloc reads the kernel's overcommit setting once, read-only, at start.
+        "/proc/sys/vm/overcommit_memory",
         "/sys/",
     ];
     // Shared libraries, wherever LD_LIBRARY_PATH (cargo sets it for tests) sends the loader.

@@ -3,6 +3,8 @@
 //! (generated items are appended), and generated NetworkPolicies select real pods.
 //!
 //! The function runs in-process (`run::function` is pure), so a few hundred cases take seconds.
+//! Every case also checks that the streamed output (items written as they finish) is byte for
+//! byte the whole-list output.
 
 use std::collections::BTreeMap;
 
@@ -233,10 +235,26 @@ fn resource_list(items: &[Value], fc: Option<&Value>) -> String {
 /// Runs the function; the output must be a readable ResourceList and the run must succeed.
 fn run(items: &[Value], fc: Option<&Value>) -> Value {
     let input = resource_list(items, fc);
-    let out = apply_defaults::run::function(input.as_bytes(), false, &Default::default());
+    let out = apply_defaults::run::function(input.clone().into_bytes(), false, &Default::default());
     let text = out
         .stdout
-        .unwrap_or_else(|| panic!("no output: {}\ninput:\n{input}", out.stderr));
+        .unwrap_or_else(|| panic!("no output: {}\ninput:\n{input}", out.stderr))
+        .into_string();
+    // The default run writes items as they finish; with --diff the whole list is kept as
+    // trees and written at once. Both must write the same bytes.
+    let whole = apply_defaults::run::function(
+        input.clone().into_bytes(),
+        false,
+        &apply_defaults::cli::OutputArgs {
+            diff: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        whole.stdout.map(|t| t.into_string()).as_deref(),
+        Some(text.as_str()),
+        "streamed and whole-list output differ\ninput:\n{input}"
+    );
     assert_eq!(
         out.code, 0,
         "exit {}: {}\ninput:\n{input}\noutput:\n{text}",

@@ -137,8 +137,37 @@ impl ResourceList {
     /// Writes the ResourceList as YAML.
     pub fn to_yaml(&self) -> Result<String, YamlError> {
         // Serialize through a borrowing view instead of cloning every item into a new tree.
-        let view = Envelope { list: self };
-        yaml::to_string(&view)
+        yaml::to_string(&Envelope {
+            list: self,
+            part: Part::Whole,
+        })
+    }
+
+    /// Writes the ResourceList with items given as list-entry texts
+    /// ([`yaml::list_entry_to_string`]) instead of `self.items`: the same text as [`to_yaml`]
+    /// over those items, in pieces to write one after the other.
+    ///
+    /// [`to_yaml`]: ResourceList::to_yaml
+    pub fn to_yaml_pieces(
+        &self,
+        items: impl Iterator<Item = String>,
+    ) -> Result<Vec<String>, YamlError> {
+        let mut pieces = vec![yaml::to_string(&Envelope {
+            list: self,
+            part: Part::Head,
+        })?];
+        pieces.push("items:\n".to_string());
+        pieces.extend(items);
+        if pieces.len() == 2 {
+            pieces[1] = "items: []\n".to_string();
+        }
+        if self.function_config.is_some() || !self.results.is_empty() {
+            pieces.push(yaml::to_string(&Envelope {
+                list: self,
+                part: Part::Tail,
+            })?);
+        }
+        Ok(pieces)
     }
 }
 
@@ -152,6 +181,15 @@ impl std::str::FromStr for ResourceList {
 
 struct Envelope<'a> {
     list: &'a ResourceList,
+    part: Part,
+}
+
+/// Which fields of the envelope to write: all, or those before or after `items`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Whole,
+    Head,
+    Tail,
 }
 
 impl serde::Serialize for Envelope<'_> {
@@ -159,17 +197,23 @@ impl serde::Serialize for Envelope<'_> {
         use serde::ser::SerializeMap;
         let l = self.list;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("apiVersion", API_VERSION)?;
-        m.serialize_entry("kind", KIND)?;
-        for (k, v) in &l.extra {
-            m.serialize_entry(k, v)?;
+        if self.part != Part::Tail {
+            m.serialize_entry("apiVersion", API_VERSION)?;
+            m.serialize_entry("kind", KIND)?;
+            for (k, v) in &l.extra {
+                m.serialize_entry(k, v)?;
+            }
         }
-        m.serialize_entry("items", &l.items)?;
-        if let Some(fc) = &l.function_config {
-            m.serialize_entry("functionConfig", fc)?;
+        if self.part == Part::Whole {
+            m.serialize_entry("items", &l.items)?;
         }
-        if !l.results.is_empty() {
-            m.serialize_entry("results", &l.results)?;
+        if self.part != Part::Head {
+            if let Some(fc) = &l.function_config {
+                m.serialize_entry("functionConfig", fc)?;
+            }
+            if !l.results.is_empty() {
+                m.serialize_entry("results", &l.results)?;
+            }
         }
         m.end()
     }
@@ -189,6 +233,34 @@ mod tests {
         assert!(
             out.starts_with("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []"),
             "{out}"
+        );
+    }
+
+    #[test]
+    fn written_in_pieces_is_written_whole() {
+        let text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nextra: {a: 1}\n\
+            items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a, annotations: {x: 'on'}}\n\
+            \x20 data: {script: \"#!/bin/sh\\n\\necho hi\\n\", empty: '', list: '[]'}\n\
+            - apiVersion: v1\n  kind: List\n  items: [[], {}, [1, [2, {b: [c]}]], null, '0644', 1.0]\n\
+            functionConfig: {apiVersion: v1, kind: ConfigMap, data: {environment: prod}}\n";
+        let mut rl = ResourceList::parse(text).unwrap();
+        rl.results.push(FnResult::info("done"));
+        let entries = rl
+            .items
+            .iter()
+            .map(|i| yaml::list_entry_to_string(i).unwrap());
+        let pieces = rl.to_yaml_pieces(entries).unwrap();
+        assert_eq!(pieces.concat(), rl.to_yaml().unwrap());
+
+        let mut empty = ResourceList::parse("kind: ResourceList\nitems: []\n").unwrap();
+        assert_eq!(
+            empty.to_yaml_pieces(std::iter::empty()).unwrap().concat(),
+            empty.to_yaml().unwrap()
+        );
+        empty.function_config = Some(serde_json::json!({"kind": "ConfigMap"}));
+        assert_eq!(
+            empty.to_yaml_pieces(std::iter::empty()).unwrap().concat(),
+            empty.to_yaml().unwrap()
         );
     }
 

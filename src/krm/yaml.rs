@@ -423,6 +423,13 @@ pub fn write_to<T: Serialize>(out: &mut String, value: &T) -> Result<(), YamlErr
         .map_err(|e| YamlError::Write(e.to_string()))
 }
 
+/// Writes one value as an entry of a block list (`- ` and the value indented under it), exactly
+/// as it appears inside a list written whole: entries written one by one and joined are the
+/// list.
+pub fn list_entry_to_string(value: &Value) -> Result<String, YamlError> {
+    to_string(&std::slice::from_ref(value))
+}
+
 /// Writes a multi-document stream, each document introduced by `---`.
 pub fn documents_to_string(docs: &[Value]) -> Result<String, YamlError> {
     let mut out = String::new();
