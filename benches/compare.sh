@@ -15,8 +15,12 @@
 #              ResourceList of the function's output size, no transformation
 #   kyaml      kpt fn source pkg/: Go kyaml reading the files and writing the ResourceList
 #   kustomize  kubectl kustomize --enable-alpha-plugins with our container function, with an
-#              identity container function (kustomize's bridge alone), with the same defaults as
-#              kustomize-native patches + hand-written HPA/PDB/NetworkPolicy, and with nothing
+#              identity container function (kustomize's bridge alone), with a replay container
+#              function that answers with our function's output for what kustomize sends without
+#              doing any work (kustomize's cost for the same output: its read-back of function
+#              output is quadratic in resources, and ours has 2.5x as many as its input), with
+#              the same defaults as kustomize-native patches + hand-written HPA/PDB/
+#              NetworkPolicy, and with nothing
 # Times are hyperfine medians; peak RSS is /usr/bin/time's maximum resident set size of one run.
 # Needs: cargo, hyperfine, /usr/bin/time, python3, kpt, kubectl, podman (docker is shimmed).
 set -euo pipefail
@@ -30,6 +34,8 @@ engine=${CONTAINER_ENGINE:-podman}
 target_triple=x86_64-unknown-linux-gnu
 function_image=localhost/apply-defaults-bench:function
 identity_image=localhost/apply-defaults-bench:identity
+tee_image=localhost/apply-defaults-bench:tee
+replay_image=localhost/apply-defaults-bench:replay
 
 for tool in hyperfine python3 kpt kubectl "$engine"; do
     command -v "$tool" >/dev/null || { echo "compare.sh: $tool is required" >&2; exit 2; }
@@ -61,9 +67,12 @@ if $need_images; then
     printf 'root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' >"$ctx/passwd"
     printf 'root:x:0:\nnobody:x:65534:\n' >"$ctx/group"
     cp "$CARGO_TARGET_DIR/$target_triple/release/apply-defaults" "$CARGO_TARGET_DIR/$target_triple/release/bench-tools" "$ctx/"
-    for which in function identity; do
-        if [[ $which == function ]]; then entry='["/apply-defaults"]'; tag=$function_image
-        else entry='["/bench-tools", "identity"]'; tag=$identity_image; fi
+    for which in function identity tee; do
+        case $which in
+            function) entry='["/apply-defaults"]'; tag=$function_image ;;
+            identity) entry='["/bench-tools", "identity"]'; tag=$identity_image ;;
+            tee) entry='["/bench-tools", "tee"]'; tag=$tee_image ;;
+        esac
         cat >"$ctx/Containerfile.$which" <<EOF
 FROM scratch
 COPY passwd group /etc/
@@ -129,12 +138,25 @@ for n in "${kz_list[@]}"; do
     d=$work/n$n
     [[ -d $d ]] || "$tools" gen --workloads "$n" --out "$d" --function-image "$function_image" --identity-image "$identity_image"
     # A kustomize build with a container function takes seconds from 1,000 workloads on.
-    if ((n <= 100)); then runs=5; elif ((n <= 1000)); then runs=3; else runs=1; fi
+    if ((n <= 100)); then runs=10; elif ((n <= 1000)); then runs=3; else runs=1; fi
     # Fail loudly once if the function cannot run inside kustomize, rather than timing an error.
     PATH=$work/shim:$PATH kubectl kustomize --enable-alpha-plugins "$d/function" >"$d/kz-out.yaml" 2>"$d/kz-err" || {
         log "kustomize with the function failed at $n:"; head -n 20 "$d/kz-err" >&2; exit 1; }
+    # What kustomize sends a function (tee echoes it to stderr), our function's answer to it, and
+    # an image that replays that answer.
+    for variant in tee replay; do
+        if [[ $variant == tee ]]; then image=$tee_image; else image=$replay_image-$n; fi
+        mkdir -p "$d/$variant"
+        cp "$d/identity/kustomization.yaml" "$d/$variant/"
+        sed "s|image: .*|image: $image|" "$d/identity/fn.yaml" >"$d/$variant/fn.yaml"
+    done
+    PATH=$work/shim:$PATH kubectl kustomize --enable-alpha-plugins "$d/tee" >/dev/null 2>"$d/kz-input.yaml"
+    "$bin" <"$d/kz-input.yaml" >"$ctx/replay.yaml"
+    printf 'FROM scratch\nCOPY passwd group /etc/\nCOPY bench-tools replay.yaml /\nUSER 65534\nENTRYPOINT ["/bench-tools", "replay", "/replay.yaml"]\n' \
+        >"$ctx/Containerfile.replay"
+    "$engine" build --quiet -f "$ctx/Containerfile.replay" -t "$replay_image-$n" "$ctx" >/dev/null
     log "kustomize n=$n: $runs runs per variant"
-    for variant in function identity; do
+    for variant in function identity replay; do
         bench "kustomize-$variant" "$n" "$runs" "PATH=$work/shim:\$PATH kubectl kustomize --enable-alpha-plugins $d/$variant > /dev/null"
     done
     bench kustomize-native "$n" "$runs" "kubectl kustomize $d/native > /dev/null"

@@ -30,12 +30,13 @@ for n in sorted(sizes):
     lines.append(f"| {n:,} | {i/1e6:.2f} MB | {o/1e6:.2f} MB | {ms(f[0])}, {mb(f[1])} | {ms(fl[0])}, {mb(fl[1])} | {ratio(f[0], fl[0])} | {ratio(f[1], fl[1])} | {ms(ky[0])}, {mb(ky[1])} | {ratio(ky[0], f[0])} |")
 kz = [n for n in sorted(t) if "kustomize-function" in t[n]]
 if kz:
-    lines += ["", "| workloads | kustomize + function | + identity function | function/identity | native patches | no function |",
-              "|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| workloads | kustomize + function | + identity function | function/identity | + replay (same output, no work) | function/replay | native patches | no function |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in kz:
         r = t[n]
-        g = lambda k: r.get(k, (float("nan"),)*2)
-        lines.append(f"| {n:,} | {ms(g('kustomize-function')[0])} | {ms(g('kustomize-identity')[0])} | {ratio(g('kustomize-function')[0], g('kustomize-identity')[0])} | {ms(g('kustomize-native')[0])} | {ms(g('kustomize-plain')[0])} |")
+        g = lambda k: r.get(k, (float("nan"),)*2)[0]
+        fn, ident, rep = g('kustomize-function'), g('kustomize-identity'), g('kustomize-replay')
+        lines.append(f"| {n:,} | {ms(fn)} | {ms(ident)} | {ratio(fn, ident)} | {ms(rep)} | {ratio(fn, rep)} | {ms(g('kustomize-native'))} | {ms(g('kustomize-plain'))} |")
 text = "\n".join(lines) + "\n"
 print(text)
 if out:

@@ -99,11 +99,11 @@ pub fn process(
     let keep_change_details = check || config.per_field_results;
     let mut summary = Summary::default();
     let inventory = Inventory::build(&items);
-    let mut index: HashMap<Key, Place> = inventory
-        .by_key
-        .iter()
-        .map(|(k, i)| (k.clone(), Place::Item(*i)))
-        .collect();
+    // Where each identity is: the input's from the inventory, and what this run adds.
+    let mut index = Placed {
+        input: &inventory.by_key,
+        added: HashMap::new(),
+    };
 
     let unmatched = crate::unmatched::warnings(&items, config);
     let mut graph_results = Vec::new();
@@ -356,6 +356,21 @@ pub fn generated_path(owner: Option<&Value>, kind: &str, name: &str) -> String {
     format!("{dir}{}_{name}.yaml", kind.to_lowercase())
 }
 
+/// Where a resource of a given identity is in the output.
+struct Placed<'a> {
+    input: &'a HashMap<Key, usize>,
+    added: HashMap<Key, Place>,
+}
+
+impl Placed<'_> {
+    fn get(&self, key: &Key) -> Option<Place> {
+        self.added
+            .get(key)
+            .copied()
+            .or_else(|| self.input.get(key).map(|&i| Place::Item(i)))
+    }
+}
+
 /// Generated resources placed so far, with what placing them said.
 #[derive(Default)]
 struct Upserts {
@@ -371,7 +386,7 @@ impl Upserts {
     fn upsert(
         &mut self,
         items: &mut [Value],
-        index: &mut HashMap<Key, Place>,
+        index: &mut Placed,
         resource: Value,
         put: &mut dyn FnMut(Place, Value),
         new_place: fn(usize) -> Place,
@@ -384,11 +399,11 @@ impl Upserts {
             generated: true,
             file: annotations::source_file(r),
         };
-        match index.get(&key).copied() {
+        match index.get(&key) {
             None => {
                 let place = new_place(self.count);
                 self.count += 1;
-                index.insert(key, place);
+                index.added.insert(key, place);
                 self.changed.push(changed(&resource));
                 put(place, resource);
             }

@@ -11,6 +11,11 @@
 //!   anything. With `--time` it prints how long each step took to stderr.
 //! - `identity`: copies stdin to stdout; packaged as a container function it measures what
 //!   kustomize's function bridge costs by itself.
+//! - `tee`: copies stdin to stdout and to stderr; as a container function it shows what
+//!   kustomize sends a function (the ResourceList with kustomize's id annotations).
+//! - `replay FILE`: reads stdin, writes FILE; as a container function whose FILE is our
+//!   function's output for what kustomize sends, it measures kustomize's cost for that output
+//!   with no function work at all.
 
 #[path = "../common/gen.rs"]
 mod generate;
@@ -36,9 +41,16 @@ fn main() -> ExitCode {
         Some("gen") => gen_cmd(&args[1..]),
         Some("floor") => floor_cmd(&args[1..]),
         Some("identity") => identity(),
+        Some("tee") => tee(),
+        Some("replay") => match args.get(1) {
+            Some(file) => replay(Path::new(file)),
+            None => Err(anyhow::anyhow!(
+                "usage: bench-tools replay FILE < resource-list.yaml"
+            )),
+        },
         Some("stages") => stages_cmd(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: bench-tools gen --workloads N --out DIR [--function-image IMG] [--identity-image IMG]\n       bench-tools floor --scale K [--time] < resource-list.yaml\n       bench-tools identity < resource-list.yaml\n       bench-tools stages [--repeat N] < resource-list.yaml"
+            "usage: bench-tools gen --workloads N --out DIR [--function-image IMG] [--identity-image IMG]\n       bench-tools floor --scale K [--time] < resource-list.yaml\n       bench-tools identity|tee < resource-list.yaml\n       bench-tools replay FILE < resource-list.yaml\n       bench-tools stages [--repeat N] < resource-list.yaml"
         )),
     };
     match result {
@@ -61,6 +73,26 @@ fn identity() -> Result<()> {
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
     std::io::copy(&mut stdin, &mut stdout)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+fn tee() -> Result<()> {
+    let mut input = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut input)?;
+    std::io::stderr().lock().write_all(&input)?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&input)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+fn replay(file: &Path) -> Result<()> {
+    // Read what the orchestrator sends, as a function must, before answering.
+    std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink())?;
+    let output = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&output)?;
     stdout.flush()?;
     Ok(())
 }
