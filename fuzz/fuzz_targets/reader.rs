@@ -8,6 +8,6 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Ok(rl) = ResourceList::from_bytes(data) else { return };
     let text = rl.to_yaml().expect("a ResourceList that was read can be written");
-    let back = ResourceList::from_str(&text).expect("written output reads back");
+    let back = ResourceList::parse(&text).expect("written output reads back");
     assert_eq!(back.items, rl.items, "items change in a write/read round trip:\n{text}");
 });
