@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use serde_json::Value;
 
 use crate::krm::yaml::{self, YamlError};
-use crate::pipeline::Place;
+use crate::pipeline::{InOrder, Place};
 
 /// Items go to the writer thread in batches: one hand-over per item costs more in thread
 /// wake-ups than serializing a small item does.
@@ -24,35 +24,9 @@ const IN_FLIGHT: usize = 4;
 
 type Batch = Vec<(Place, Value)>;
 
-/// The YAML texts of the output items, by place.
-#[derive(Debug, Default)]
-pub struct ItemTexts {
-    items: Vec<Option<String>>,
-    generated: Vec<Option<String>>,
-    policies: Vec<Option<String>>,
-}
-
-impl ItemTexts {
-    fn put(&mut self, place: Place, text: String) {
-        let (slots, i) = match place {
-            Place::Item(i) => (&mut self.items, i),
-            Place::Generated(i) => (&mut self.generated, i),
-            Place::Policy(i) => (&mut self.policies, i),
-        };
-        if slots.len() <= i {
-            slots.resize_with(i + 1, || None);
-        }
-        slots[i] = Some(text);
-    }
-
-    /// The texts in output order, each one `- ` list entry.
-    pub fn into_pieces(self) -> impl Iterator<Item = String> {
-        [self.items, self.generated, self.policies]
-            .into_iter()
-            .flatten()
-            .flatten()
-    }
-}
+/// The YAML texts of the output items, by place; `into_ordered` gives them in output order,
+/// each one `- ` list entry.
+pub type ItemTexts = InOrder<String>;
 
 /// Serializes items on a thread of its own as the pipeline hands them over.
 pub struct ItemWriter {
@@ -118,7 +92,7 @@ mod tests {
         w.put(Place::Generated(0), json!({"name": "g0"}));
         w.put(Place::Item(0), json!({"name": "i0"}));
         w.put(Place::Generated(0), json!({"name": "g0-again"}));
-        let text: String = w.finish().unwrap().into_pieces().collect();
+        let text: String = w.finish().unwrap().into_ordered().collect();
         assert_eq!(
             text,
             "- name: i0\n- name: i1\n- name: g0-again\n- name: p0\n"

@@ -47,24 +47,35 @@ pub enum Place {
 /// output items (in check mode, the input items unchanged).
 pub fn process_items(items: &mut Vec<Value>, config: &Config) -> Summary {
     let original = (config.mode == Mode::Check).then(|| items.clone());
-    let mut out = Collected::default();
+    let mut out = InOrder::default();
     let summary = process(std::mem::take(items), config, &mut |place, item| {
         out.put(place, item)
     });
-    *items = original.unwrap_or_else(|| out.into_items());
+    *items = original.unwrap_or_else(|| out.into_ordered().collect());
     summary
 }
 
-/// The output items gathered back into one list, in output order.
-#[derive(Debug, Default)]
-pub struct Collected {
-    items: Vec<Option<Value>>,
-    generated: Vec<Option<Value>>,
-    policies: Vec<Option<Value>>,
+/// Output items (or their texts) by place, read back in output order.
+#[derive(Debug)]
+pub struct InOrder<T> {
+    items: Vec<Option<T>>,
+    generated: Vec<Option<T>>,
+    policies: Vec<Option<T>>,
 }
 
-impl Collected {
-    pub fn put(&mut self, place: Place, item: Value) {
+impl<T> Default for InOrder<T> {
+    fn default() -> Self {
+        InOrder {
+            items: Vec::new(),
+            generated: Vec::new(),
+            policies: Vec::new(),
+        }
+    }
+}
+
+impl<T> InOrder<T> {
+    /// Puts `value` at `place`, replacing what was put there before.
+    pub fn put(&mut self, place: Place, value: T) {
         let (slots, i) = match place {
             Place::Item(i) => (&mut self.items, i),
             Place::Generated(i) => (&mut self.generated, i),
@@ -73,12 +84,14 @@ impl Collected {
         if slots.len() <= i {
             slots.resize_with(i + 1, || None);
         }
-        slots[i] = Some(item);
+        slots[i] = Some(value);
     }
 
-    pub fn into_items(self) -> Vec<Value> {
-        let all = [self.items, self.generated, self.policies];
-        all.into_iter().flatten().flatten().collect()
+    pub fn into_ordered(self) -> impl Iterator<Item = T> {
+        [self.items, self.generated, self.policies]
+            .into_iter()
+            .flatten()
+            .flatten()
     }
 }
 

@@ -107,7 +107,7 @@ fn finish_list(
     stderr.push_str(&problems_for_stderr(&rl.results));
     let code = u8::from(rl.has_errors());
     let written = match texts {
-        Some(texts) => rl.to_yaml_pieces(texts.into_pieces()).map(Text),
+        Some(texts) => rl.to_yaml_pieces(texts.into_ordered()).map(Text),
         None => rl.to_yaml().map(Text::from),
     };
     let count = rl.items.len();

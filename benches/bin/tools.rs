@@ -204,7 +204,7 @@ fn stages_cmd(args: &[String]) -> Result<()> {
         t[3] = clock.elapsed().as_secs_f64();
         let clock = Instant::now();
         list.results.extend(summary.results);
-        let text = list.to_yaml_pieces(texts.into_pieces())?.concat();
+        let text = list.to_yaml_pieces(texts.into_ordered())?.concat();
         t[4] = clock.elapsed().as_secs_f64();
         let clock = Instant::now();
         drop((list, text, config, summary.changed));
