@@ -36,7 +36,7 @@ pub struct Summary {
 /// Where a finished output item goes. Input items keep their place (a regenerated resource
 /// replaces the earlier run's copy in place); new resources follow them, the workloads' own
 /// (HPA, PDB) first, then the NetworkPolicies, each group in the order it was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
     Item(usize),
     Generated(usize),
@@ -133,7 +133,7 @@ pub fn process(
     let mut held = Vec::new();
     for i in 0..items.len() {
         let item = &mut items[i];
-        if let Some(outcome) = process_item(item, i, config, &inventory, &mut summary) {
+        if let Some(outcome) = process_item(item, i, config, &inventory, &mut summary.results) {
             let changes = if keep_change_details {
                 outcome.changes
             } else {
@@ -146,7 +146,7 @@ pub fn process(
             if !changes.is_empty() {
                 summary.changed.push(ChangedResource {
                     resource: ResourceRef::of(item),
-                    class: outcome.class,
+                    class: Some(outcome.class),
                     changes,
                     generated: false,
                     file: annotations::source_file(item),
@@ -189,22 +189,22 @@ pub fn process(
 
 /// What one workload came out with, for the pipeline to record.
 struct ItemOutcome {
-    class: Option<String>,
+    class: String,
     changes: Vec<Change>,
     generated: Vec<Value>,
 }
 
 /// Applies the defaults to one item when it is a selected workload that did not opt out;
-/// problems go to the summary's results.
+/// problems go to `results`.
 fn process_item(
     item: &mut Value,
     i: usize,
     config: &Config,
     inventory: &Inventory,
-    summary: &mut Summary,
+    results: &mut Vec<FnResult>,
 ) -> Option<ItemOutcome> {
     if let Some(err) = shape_error(item, i) {
-        summary.results.push(err);
+        results.push(err);
         return None;
     }
     if annotations::is_local_config(item) || !config.selects(item) {
@@ -212,7 +212,7 @@ fn process_item(
     }
     let kind = workload::kind_of(item, &config.workload_kinds)?;
     if item["metadata"]["name"].as_str().is_none_or(str::is_empty) {
-        summary.results.push(
+        results.push(
             FnResult::error(format!(
                 "{} at item {i} has no metadata.name; a workload needs one",
                 item["kind"].as_str().unwrap_or_default()
@@ -226,7 +226,7 @@ fn process_item(
         workload::pod_template(item, &kind).map(|t| &t["metadata"]["annotations"]);
     let opt_out = OptOut::read(&[item["metadata"].get("annotations"), template_annotations]);
     for name in &opt_out.unknown {
-        summary.results.push(
+        results.push(
             FnResult::warning(format!(
                 "opt-out annotation names unknown default `{name}`; known: {}",
                 DefaultKind::names()
@@ -241,7 +241,7 @@ fn process_item(
     let class = match classify::classify(config, item, &kind) {
         Ok((class, _reason)) => class,
         Err(message) => {
-            summary.results.push(
+            results.push(
                 FnResult::error(message)
                     .about(item)
                     .at(format!("metadata.annotations.{}", optout::CLASS)),
@@ -258,14 +258,14 @@ fn process_item(
     };
     let outcome = defaults::apply_all(&ctx, item);
     for r in outcome.results {
-        summary.results.push(if r.resource_ref.is_none() {
+        results.push(if r.resource_ref.is_none() {
             r.about(item)
         } else {
             r
         });
     }
     Some(ItemOutcome {
-        class: Some(class.name.clone()),
+        class: class.name.clone(),
         changes: outcome.changes,
         generated: outcome.generated,
     })

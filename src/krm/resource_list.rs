@@ -156,10 +156,12 @@ impl ResourceList {
             list: self,
             part: Part::Head,
         })?];
-        pieces.push("items:\n".to_string());
-        pieces.extend(items);
-        if pieces.len() == 2 {
-            pieces[1] = "items: []\n".to_string();
+        let mut items = items.peekable();
+        if items.peek().is_none() {
+            pieces.push("items: []\n".to_string());
+        } else {
+            pieces.push("items:\n".to_string());
+            pieces.extend(items);
         }
         if self.function_config.is_some() || !self.results.is_empty() {
             pieces.push(yaml::to_string(&Envelope {
