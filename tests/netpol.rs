@@ -97,14 +97,14 @@ fn warnings(results: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn deployment(ns: &str, name: &str, port: Option<(&str, i64)>, env: Value) -> Value {
+pub(crate) fn deployment(ns: &str, name: &str, port: Option<(&str, i64)>, env: Value) -> Value {
     let ports = port.map_or(json!([]), |(n, p)| json!([{"name": n, "containerPort": p}]));
     json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
         "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
         "spec": {"containers": [{"name": "main", "image": "example/app:1", "ports": ports, "env": env}]}}}})
 }
 
-fn service(ns: &str, name: &str, port: i64, target: Value) -> Value {
+pub(crate) fn service(ns: &str, name: &str, port: i64, target: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
         "spec": {"selector": {"app": name}, "ports": [{"name": "main", "port": port, "targetPort": target}]}})
 }
@@ -113,27 +113,27 @@ fn service(ns: &str, name: &str, port: i64, target: Value) -> Value {
 // A NetworkPolicy evaluator (networking.k8s.io/v1 semantics)
 
 #[derive(Debug, Clone)]
-struct Pod {
-    ns: String,
-    name: String,
-    labels: BTreeMap<String, String>,
+pub(crate) struct Pod {
+    pub(crate) ns: String,
+    pub(crate) name: String,
+    pub(crate) labels: BTreeMap<String, String>,
     /// (name, number, protocol)
-    ports: Vec<(Option<String>, i32, String)>,
-    ip: [u8; 4],
+    pub(crate) ports: Vec<(Option<String>, i32, String)>,
+    pub(crate) ip: [u8; 4],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Endpoint {
+pub(crate) enum Endpoint {
     Pod(usize),
     Ip([u8; 4]),
 }
 
-struct Cluster {
-    pods: Vec<Pod>,
-    policies: Vec<Value>,
+pub(crate) struct Cluster {
+    pub(crate) pods: Vec<Pod>,
+    pub(crate) policies: Vec<Value>,
 }
 
-fn str_map(v: &Value) -> BTreeMap<String, String> {
+pub(crate) fn str_map(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
         .into_iter()
         .flatten()
@@ -268,7 +268,7 @@ impl Cluster {
         })
     }
 
-    fn allowed(&self, src: Endpoint, dst: Endpoint, proto: &str, port: i32) -> bool {
+    pub(crate) fn allowed(&self, src: Endpoint, dst: Endpoint, proto: &str, port: i32) -> bool {
         let egress_ok = match src {
             Endpoint::Ip(_) => true,
             Endpoint::Pod(s) => {
@@ -318,7 +318,7 @@ impl Cluster {
 }
 
 /// One pod per workload of the output, plus pods and addresses outside the stack.
-fn cluster_of(items: &[Value]) -> Cluster {
+pub(crate) fn cluster_of(items: &[Value]) -> Cluster {
     let mut pods = Vec::new();
     for item in items {
         let template = match item["kind"].as_str().unwrap_or_default() {

@@ -6,6 +6,7 @@ mod util;
 mod examples;
 mod hostile;
 mod netpol;
+mod netpol_flows;
 mod probes_security;
 mod properties;
 mod readme;
