@@ -855,6 +855,48 @@ fn two_renders_into_one_namespace_emit_identical_namespace_policies() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Patterns found in public stacks (measured on Argo CD and ingress-nginx)
+
+#[test]
+#[ignore = "issue 14 rule: workloads left to their own Ingress-only NetworkPolicies lose all egress to the generated default-deny, silently"]
+fn user_ingress_only_policies_keep_their_egress() {
+    let out = prod(&fixture("user-ingress-only.yaml"), json!({}));
+    let net = Net::of(&out.items);
+    let server = net.pod("cd", "cd-server");
+    let repo = net.pod("cd", "cd-repo-server");
+    let cut = !net.tcp(server, repo, 8081);
+    assert!(
+        !cut || !said(&out.results, "warning", &["cd-server"]).is_empty(),
+        "cd-server -> cd-repo-server:8081 blocked and nothing says so"
+    );
+    assert!(!cut, "cd-server -> cd-repo-server:8081 (args) is cut");
+}
+
+#[test]
+#[ignore = "issue 14 item 8: certificate SANs in a Job's --host make an edge to the admission webhook"]
+fn certificate_sans_in_args_are_no_calls() {
+    let out = prod(&fixture("certgen.yaml"), json!({}));
+    let mut items = out.items.clone();
+    // The evaluator knows Deployments, StatefulSets and DaemonSets; the Job's pod is added by hand.
+    items.retain(|i| i["kind"] != "Job");
+    let mut net = Net::of(&items);
+    let job = net.add(
+        "edge",
+        "edge-admission-create",
+        json!({"app.kubernetes.io/component": "admission-webhook"}),
+        &[],
+    );
+    let ctl = net.pod("edge", "edge-controller");
+    assert!(!net.tcp(job, ctl, 8443), "certgen never calls the webhook");
+    assert!(
+        choice::API_SERVER_PORTS
+            .iter()
+            .any(|p| net.tcp(job, API_SERVER, *p)),
+        "certgen writes a Secret through the API server (item 4)"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Services with no visible caller
 
 #[test]
