@@ -255,8 +255,18 @@ fn bound_service_accounts_keep_their_token() {
             "certs-cainjector",
             ["ClusterRoleBinding", "certs-cainjector"],
         ),
+        (
+            "certs-startupapicheck",
+            "certs-startupapicheck",
+            ["RoleBinding", "certs-startupapicheck:create-cert"],
+        ),
     ] {
-        let d = find(&items, "Deployment", deploy);
+        let kind = if deploy == "certs-startupapicheck" {
+            "Job"
+        } else {
+            "Deployment"
+        };
+        let d = find(&items, kind, deploy);
         assert_ne!(token(d), json!(false), "{deploy} lost its token");
         assert!(
             said(&results, "info", deploy, &[sa, binding[0], binding[1]])
