@@ -4,6 +4,7 @@
 mod util;
 
 mod examples;
+mod hardening;
 mod hostile;
 mod netpol;
 mod netpol_flows;
