@@ -45,6 +45,8 @@ pub struct Inventory {
     pub user_hpas: HashSet<(String, String)>,
     /// User-written PodDisruptionBudgets, looked up by the pods they select.
     pub pdbs: PdbIndex,
+    /// ServiceAccounts: the bindings naming each and its own token setting.
+    pub service_accounts: crate::service_accounts::ServiceAccounts,
 }
 
 impl Inventory {
@@ -55,6 +57,7 @@ impl Inventory {
                 continue;
             }
             inv.by_key.insert(key_of(item), i);
+            inv.service_accounts.add(item);
             if is_generated(item) {
                 continue;
             }

@@ -21,5 +21,6 @@ pub mod pipeline;
 pub mod quantity;
 pub mod report;
 pub mod run;
+pub mod service_accounts;
 pub mod unmatched;
 pub mod workload;
