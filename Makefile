@@ -4,7 +4,7 @@
 #   make image                    build the static binary and the function image
 #   make render-dev render-prod   render the AI Interviewer into out/
 #   make validate                 check every rendered object against the Kubernetes API schemas
-#   make apply-dev apply-prod     kubectl apply -k (needs a cluster and the image on the nodes' runtime)
+#   make apply-dev apply-prod     render, then kubectl apply -f the rendered file (needs a cluster)
 #   make test                     cargo test
 #
 # STACK=examples/interview-prep renders the Interview Prep Trainer instead.
@@ -12,9 +12,10 @@
 STACK ?= .
 OUT ?= out
 KUBECTL ?= kubectl
-# kustomize runs container functions with the docker CLI; on a podman-only machine point
-# DOCKER_SHIM at a directory holding a `docker` that execs podman.
-DOCKER_SHIM ?=
+# kustomize runs container functions with the docker CLI. When no Docker daemon answers
+# (`docker info` fails: no docker CLI, or one whose daemon is unreachable), the shipped shim
+# runs podman instead; DOCKER_SHIM= (empty) turns that off, DOCKER_SHIM=dir picks another.
+DOCKER_SHIM ?= $(shell docker info >/dev/null 2>&1 || echo $(CURDIR)/scripts/docker-shim)
 KUSTOMIZE_FLAGS = --enable-alpha-plugins
 PATH_WITH_SHIM = $(if $(DOCKER_SHIM),$(DOCKER_SHIM):)$$PATH
 # kubernetes-validate (PyPI) lives in this virtualenv unless it is already on PATH.
@@ -44,10 +45,11 @@ validate: render $(if $(findstring $(VENV)/,$(VALIDATE)),$(VALIDATE))
 	$(VALIDATE) --strict --quiet $(OUT)/dev.yaml $(OUT)/prod.yaml
 	@echo "$(OUT)/dev.yaml and $(OUT)/prod.yaml are valid for Kubernetes $(KUBERNETES_VERSION) and the newest schemas"
 
-# kubectl apply -k runs the same kustomize with the same flags. Prod needs its Secrets first
-# (docs/stacks.md).
-apply-dev apply-prod: apply-%:
-	PATH="$(PATH_WITH_SHIM)" $(KUBECTL) apply $(KUSTOMIZE_FLAGS) -k $(STACK)/overlays/$*
+# `kubectl apply -k` cannot run the function (it has no --enable-alpha-plugins), so apply what
+# render-% wrote: a failed render stops make before anything reaches the cluster. Prod needs its
+# Secrets first (docs/stacks.md).
+apply-dev apply-prod: apply-%: render-%
+	$(KUBECTL) apply -f $(OUT)/$*.yaml
 
 test:
 	cargo test

@@ -5,7 +5,8 @@
 #   scripts/render.sh examples/interview-prep/overlays/prod
 #
 # kustomize runs the function as a container with the docker CLI. This script finds a working
-# engine (a Docker daemon, or podman behind a `docker` shim); on a Debian machine with neither it
+# engine (a Docker daemon, or podman behind the `docker` shim in scripts/docker-shim, also when a
+# `docker` CLI is installed but its daemon is unreachable); on a Debian machine with neither it
 # installs podman and runc as CI does (root only), builds the function image
 # (scripts/build-image.sh, skipped when up to date) and runs
 # `kubectl kustomize --enable-alpha-plugins OVERLAY`.
@@ -17,10 +18,15 @@ cd "$root"
 
 say() { echo "render: $*" >&2; }
 
+shim=""
 if docker info >/dev/null 2>&1; then
     export CONTAINER_ENGINE=docker
-    shim=""
 else
+    # A `docker` CLI without a reachable daemon would fail inside kustomize with "Cannot
+    # connect to the Docker daemon"; say once what happens instead.
+    if command -v docker >/dev/null 2>&1; then
+        say "docker is installed but its daemon is unreachable (docker info failed): using podman through scripts/docker-shim"
+    fi
     if ! command -v podman >/dev/null 2>&1; then
         if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
             say "no container engine: installing podman and runc (apt-get)"
@@ -37,10 +43,7 @@ else
         printf '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\n' > /etc/containers/containers.conf
     fi
     export CONTAINER_ENGINE=podman
-    shim=$(mktemp -d)
-    trap 'rm -rf "$shim"' EXIT
-    printf '#!/bin/sh\nexec podman "$@"\n' > "$shim/docker"
-    chmod +x "$shim/docker"
+    shim=$root/scripts/docker-shim
 fi
 
 scripts/build-image.sh >&2

@@ -10,13 +10,16 @@ Examples:
   # As a KRM function (kustomize, kpt): a ResourceList on stdin, a ResourceList on stdout
   kpt fn eval --exec apply-defaults my-package -- environment=prod
 
-  # Helm 3 post-renderer, or any pipe of plain manifests
+  # Helm 3 post-renderer, or any pipe of plain manifests: first write a config file, the
+  # shipped profile in prod (or, in a kustomize repo, the settings kustomize assembles:
+  # `kubectl kustomize functions/settings/prod > prod.yaml`)
+  apply-defaults profile --environment prod > prod.yaml
   helm install app ./chart --post-renderer apply-defaults \\
-       --post-renderer-args stream --post-renderer-args --config=functions/prod/config.yaml
-  kubectl kustomize overlays/prod | apply-defaults stream --config functions/prod/config.yaml
+       --post-renderer-args stream --post-renderer-args --config=prod.yaml
+  kubectl kustomize base | apply-defaults stream --config prod.yaml
 
   # Check only: report missing defaults as errors, change nothing (exit 1 if any)
-  kubectl kustomize overlays/prod | apply-defaults stream --check --config prod.yaml
+  kubectl kustomize base | apply-defaults stream --check --config prod.yaml
 
   # The service graph as a Mermaid diagram, the config's JSON Schema
   kubectl kustomize base | apply-defaults graph --format mermaid
@@ -69,7 +72,7 @@ pub enum Command {
     Stream {
         /// Function config: an ApplyDefaults document or a ConfigMap with `data` knobs (see
         /// docs/config-reference.md). Without it, the shipped profile's `dev` environment
-        /// applies.
+        /// applies; `apply-defaults profile --environment prod > prod.yaml` writes one for prod.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Change nothing; report every missing default as an error (exit 1 when any).
@@ -102,7 +105,13 @@ pub enum Command {
     ///
     /// Your config is merged over this profile, so a config only needs the values it changes;
     /// `useShippedProfile: false` starts from nothing instead.
-    Profile,
+    Profile {
+        /// Print the profile with `spec.environment` set to this environment: a ready config
+        /// for `stream --config FILE` (the Helm post-renderer and pipes, which have no
+        /// kustomize to assemble one).
+        #[arg(long, value_name = "ENV")]
+        environment: Option<String>,
+    },
     /// Copy this binary into DIR (as DIR/apply-defaults, executable) and exit.
     ///
     /// For init containers: the image has no shell and no `cp`, so an Argo CD repo-server
@@ -148,6 +157,21 @@ mod tests {
                 config: Some(_),
                 check: false
             })
+        ));
+    }
+
+    #[test]
+    fn profile_takes_an_environment() {
+        let cli =
+            Cli::try_parse_from(["apply-defaults", "profile", "--environment", "prod"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Profile { environment: Some(e) }) if e == "prod"
+        ));
+        let bare = Cli::try_parse_from(["apply-defaults", "profile"]).unwrap();
+        assert!(matches!(
+            bare.command,
+            Some(Command::Profile { environment: None })
         ));
     }
 

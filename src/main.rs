@@ -17,8 +17,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let output = match &cli.command {
-        None => with_stdin(|input| run::function(input, false, &cli.output)),
-        Some(Command::Check) => with_stdin(|input| run::function(input, true, &cli.output)),
+        None => function_stdin(|input| run::function(input, false, &cli.output)),
+        Some(Command::Check) => function_stdin(|input| run::function(input, true, &cli.output)),
         Some(Command::Stream { config, check }) => match read_config(config.as_deref()) {
             Ok(text) => {
                 with_stdin(|input| run::stream(&input, text.as_deref(), *check, &cli.output))
@@ -33,17 +33,16 @@ fn main() -> ExitCode {
             stdout: Some(run::schema().into()),
             ..Default::default()
         },
-        Some(Command::Profile) => Output {
-            stdout: Some(
-                apply_defaults::config::profile::SHIPPED_PROFILE_YAML
-                    .to_string()
-                    .into(),
-            ),
-            ..Default::default()
-        },
+        Some(Command::Profile { environment }) => run::profile(environment.as_deref()),
         Some(Command::Install { dir }) => install(dir),
     };
     emit(output)
+}
+
+/// Function mode on a terminal gets a hint instead of a silent wait for stdin.
+fn function_stdin(f: impl FnOnce(Vec<u8>) -> Output) -> Output {
+    use std::io::IsTerminal;
+    run::refuse_terminal_stdin(std::io::stdin().is_terminal()).unwrap_or_else(|| with_stdin(f))
 }
 
 fn with_stdin(f: impl FnOnce(Vec<u8>) -> Output) -> Output {

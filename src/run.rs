@@ -214,6 +214,58 @@ fn config_failure(problems: &[ConfigProblem]) -> Output {
     Output::failure(lines.join("\n  "))
 }
 
+/// `profile`: the shipped profile as written (comments included), or with `spec.environment`
+/// set to `environment`: a complete `ApplyDefaults` for `stream --config FILE`, where no
+/// kustomize patch assembles one. Merging the profile over itself changes nothing, so the file
+/// gives exactly the shipped profile in that environment.
+pub fn profile(environment: Option<&str>) -> Output {
+    use crate::config::profile::SHIPPED_PROFILE_YAML;
+    let Some(environment) = environment else {
+        return Output {
+            stdout: Some(SHIPPED_PROFILE_YAML.to_string().into()),
+            ..Default::default()
+        };
+    };
+    // Edit the one line rather than re-serialize, so the profile's comments stay for the user
+    // to read; the test below pins that the line is there exactly once.
+    const LINE: &str = "\nspec:\n  environment: dev\n";
+    let value = serde_json::to_string(environment).expect("strings serialize");
+    let text =
+        SHIPPED_PROFILE_YAML.replacen(LINE, &format!("\nspec:\n  environment: {value}\n"), 1);
+    let doc: Value = match yaml::from_str(&text) {
+        Ok(doc) => doc,
+        Err(e) => return Output::failure(e),
+    };
+    // An unknown environment is refused here with the config's own message (which lists the
+    // defined ones), not later by `stream`.
+    if let Err(problems) = Config::load(Some(&doc)) {
+        return config_failure(&problems);
+    }
+    Output {
+        stdout: Some(text.into()),
+        ..Default::default()
+    }
+}
+
+/// What a bare run on a terminal prints instead of waiting for a ResourceList nobody will type.
+pub const TERMINAL_HINT: &str = "\
+apply-defaults: stdin is a terminal, but this mode reads a ResourceList on stdin. Pipe one in:
+  kpt fn source my-package | apply-defaults
+or plain manifests to `stream`:
+  kubectl kustomize base | apply-defaults stream --config prod.yaml
+See `apply-defaults --help`.
+";
+
+/// The function modes read all of stdin; on a terminal that is a hang with no prompt, so
+/// they refuse it as a usage error (exit 2) with [`TERMINAL_HINT`].
+pub fn refuse_terminal_stdin(stdin_is_terminal: bool) -> Option<Output> {
+    stdin_is_terminal.then(|| Output {
+        stdout: None,
+        stderr: TERMINAL_HINT.to_string(),
+        code: 2,
+    })
+}
+
 /// `schema`: the JSON Schema of the typed config.
 pub fn schema() -> String {
     let schema = schemars::schema_for!(crate::config::ApplyDefaults);
@@ -276,4 +328,56 @@ pub fn problems_for_stderr(stdout_yaml_results: &[FnResult]) -> String {
         s.push('\n');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_without_environment_is_the_shipped_file() {
+        let out = profile(None);
+        assert_eq!(out.code, 0);
+        assert_eq!(
+            out.stdout.unwrap().into_string(),
+            crate::config::profile::SHIPPED_PROFILE_YAML
+        );
+    }
+
+    #[test]
+    fn profile_for_an_environment_sets_it_and_keeps_the_rest() {
+        let shipped: Value = yaml::from_str(crate::config::profile::SHIPPED_PROFILE_YAML).unwrap();
+        let out = profile(Some("prod"));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let text = out.stdout.unwrap().into_string();
+        let mut doc: Value = yaml::from_str(&text).unwrap();
+        assert_eq!(doc["kind"], "ApplyDefaults");
+        assert_eq!(doc["apiVersion"], "apply-defaults.dev/v1alpha1");
+        assert_eq!(doc["spec"]["environment"], "prod");
+        assert_eq!(Config::load(Some(&doc)).unwrap().environment, "prod");
+        doc["spec"]["environment"] = "dev".into();
+        assert_eq!(doc, shipped, "only spec.environment differs");
+    }
+
+    #[test]
+    fn profile_refuses_an_unknown_environment() {
+        let out = profile(Some("staging"));
+        assert_eq!(out.code, 1);
+        assert!(out.stdout.is_none());
+        assert!(out.stderr.contains("staging"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("prod"),
+            "names the defined ones: {}",
+            out.stderr
+        );
+    }
+
+    #[test]
+    fn terminal_stdin_is_a_usage_error_with_a_hint() {
+        assert!(refuse_terminal_stdin(false).is_none());
+        let out = refuse_terminal_stdin(true).unwrap();
+        assert_eq!(out.code, 2);
+        assert!(out.stdout.is_none());
+        assert!(out.stderr.contains("--help") && out.stderr.contains("| apply-defaults"));
+    }
 }

@@ -348,3 +348,20 @@ fn schema_subcommand_prints_a_json_schema() {
     assert_eq!(schema["title"], "ApplyDefaults");
     assert!(schema["properties"]["spec"].is_object(), "{schema}");
 }
+
+/// A bare `apply-defaults` on a terminal hints at what to pipe instead of waiting on stdin
+/// (issue 17). `script` gives the binary a pseudo-terminal as stdin.
+#[test]
+fn bare_run_on_a_terminal_prints_a_hint_and_exits_2() {
+    if util::require_tool("script", "gives the binary a terminal (util-linux)").is_none() {
+        return;
+    }
+    let command = format!("{}; echo exit=$?", util::bin().display());
+    let out = util::run_cmd(
+        std::process::Command::new("timeout").args(["20", "script", "-qec", &command, "/dev/null"]),
+        "",
+    );
+    assert!(out.stdout.contains("stdin is a terminal"), "{out:?}");
+    assert!(out.stdout.contains("--help"), "{out:?}");
+    assert!(out.stdout.contains("exit=2"), "{out:?}");
+}
