@@ -5,6 +5,7 @@ mod util;
 
 mod examples;
 mod hostile;
+mod modules;
 mod netpol;
 mod probes_security;
 mod properties;
