@@ -462,7 +462,7 @@ fn annotations_section() -> String {
                 .to_string(),
         ),
         (
-            optout::GENERATED,
+            crate::generated::GENERATED,
             "Set by the function on the resources it generates (HPA, PDB, NetworkPolicy), so a \
              second run updates them instead of adding copies. A resource without it is the user's \
              and is never overwritten."
@@ -691,7 +691,7 @@ mod tests {
             optout::SKIP,
             optout::SKIP_CONTAINERS,
             optout::CLASS,
-            optout::GENERATED,
+            crate::generated::GENERATED,
         ] {
             assert!(text.contains(&format!("| `{a}` |")), "{a}");
         }

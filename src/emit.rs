@@ -13,7 +13,56 @@ use std::thread::JoinHandle;
 use serde_json::Value;
 
 use crate::krm::yaml::{self, YamlError};
-use crate::pipeline::{InOrder, Place};
+
+/// Where a finished output item goes. Input items keep their place (a regenerated resource
+/// replaces the earlier run's copy in place); new resources follow them, the workloads' own
+/// (HPA, PDB) first, then the NetworkPolicies, each group in the order it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Item(usize),
+    Generated(usize),
+    Policy(usize),
+}
+
+/// Output items (or their texts) by place, read back in output order.
+#[derive(Debug)]
+pub struct InOrder<T> {
+    items: Vec<Option<T>>,
+    generated: Vec<Option<T>>,
+    policies: Vec<Option<T>>,
+}
+
+impl<T> Default for InOrder<T> {
+    fn default() -> Self {
+        InOrder {
+            items: Vec::new(),
+            generated: Vec::new(),
+            policies: Vec::new(),
+        }
+    }
+}
+
+impl<T> InOrder<T> {
+    /// Puts `value` at `place`, replacing what was put there before.
+    pub fn put(&mut self, place: Place, value: T) {
+        let (slots, i) = match place {
+            Place::Item(i) => (&mut self.items, i),
+            Place::Generated(i) => (&mut self.generated, i),
+            Place::Policy(i) => (&mut self.policies, i),
+        };
+        if slots.len() <= i {
+            slots.resize_with(i + 1, || None);
+        }
+        slots[i] = Some(value);
+    }
+
+    pub fn into_ordered(self) -> impl Iterator<Item = T> {
+        [self.items, self.generated, self.policies]
+            .into_iter()
+            .flatten()
+            .flatten()
+    }
+}
 
 /// Items go to the writer thread in batches: one hand-over per item costs more in thread
 /// wake-ups than serializing a small item does.

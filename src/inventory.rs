@@ -19,12 +19,6 @@ pub fn key_of(item: &Value) -> Key {
     )
 }
 
-/// True for resources an earlier run of this function generated. They are regenerated from
-/// the current config, so they must not count as the user's own HPA or PDB.
-fn is_generated(item: &Value) -> bool {
-    item["metadata"]["annotations"][crate::optout::GENERATED] == "true"
-}
-
 /// A user-written HPA, as seen from the workload it scales.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserHpa {
@@ -58,7 +52,7 @@ impl Inventory {
             }
             inv.by_key.insert(key_of(item), i);
             inv.service_accounts.add(item);
-            if is_generated(item) {
+            if crate::generated::is_generated(item) {
                 continue;
             }
             let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();

@@ -11,6 +11,7 @@ pub mod config;
 pub mod defaults;
 pub mod docs;
 pub mod emit;
+pub mod generated;
 pub mod graph;
 pub mod images;
 pub mod inventory;

@@ -18,8 +18,6 @@ use crate::config::DefaultKind;
 pub const SKIP: &str = "apply-defaults.dev/skip";
 pub const SKIP_CONTAINERS: &str = "apply-defaults.dev/skip-containers";
 pub const CLASS: &str = "apply-defaults.dev/class";
-/// Marks resources this function generated, so a second run updates instead of duplicating.
-pub const GENERATED: &str = "apply-defaults.dev/generated";
 
 /// What a resource opted out of.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -175,9 +175,17 @@ pub fn graph(input: &[u8], config_text: Option<&str>, format: GraphFormat) -> Ou
         Err(problems) => return config_failure(&problems),
     };
     Output {
-        stdout: Some(graph::render(&items, &config, format).into()),
+        stdout: Some(graph::render(&items, &config, graph_format(format)).into()),
         stderr: String::new(),
         code: 0,
+    }
+}
+
+/// The CLI's format choice, as the graph names it.
+fn graph_format(format: GraphFormat) -> graph::Format {
+    match format {
+        GraphFormat::Mermaid => graph::Format::Mermaid,
+        GraphFormat::Dot => graph::Format::Dot,
     }
 }
 

@@ -6,6 +6,7 @@ mod util;
 mod examples;
 mod hardening;
 mod hostile;
+mod modules;
 mod netpol;
 mod netpol_flows;
 mod probes_security;

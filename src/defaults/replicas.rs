@@ -159,9 +159,9 @@ pub(super) fn finish_generated(mut v: Value, owner: &Value, kind: &str, name: &s
             }
         }
     }
-    crate::pipeline::mark_generated(
+    crate::generated::mark_generated(
         &mut v,
-        &crate::pipeline::generated_path(Some(owner), kind, name),
+        &crate::generated::generated_path(Some(owner), kind, name),
     );
     v
 }

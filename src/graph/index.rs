@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::config::{Config, DefaultKind};
 use crate::krm::annotations;
-use crate::optout::{self, OptOut};
+use crate::optout::OptOut;
 use crate::workload::{self, WorkloadKind};
 
 /// A container port of a workload's pods.
@@ -197,7 +197,7 @@ impl Index {
             } else if is(item, "", "Secret") {
                 ix.config_by_name.insert(("Secret", ns, name), i);
             } else if is(item, "networking.k8s.io", "NetworkPolicy")
-                && item["metadata"]["annotations"][optout::GENERATED] != "true"
+                && !crate::generated::is_generated(item)
             {
                 ix.user_policies.push(UserPolicy {
                     namespace: ns,

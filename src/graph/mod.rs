@@ -71,11 +71,18 @@ pub fn generate(items: &[Value], config: &Config) -> GraphOutcome {
     }
 }
 
+/// How the graph is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Mermaid,
+    Dot,
+}
+
 /// The graph as Mermaid or DOT text.
-pub fn render(items: &[Value], config: &Config, format: crate::cli::GraphFormat) -> String {
+pub fn render(items: &[Value], config: &Config, format: Format) -> String {
     let graph = infer::build(items, config);
     match format {
-        crate::cli::GraphFormat::Mermaid => render::mermaid(&graph, config),
-        crate::cli::GraphFormat::Dot => render::dot(&graph, config),
+        Format::Mermaid => render::mermaid(&graph, config),
+        Format::Dot => render::dot(&graph, config),
     }
 }

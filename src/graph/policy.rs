@@ -28,8 +28,8 @@ use serde_json::Value;
 use super::index::{PortProto, Workload};
 use super::infer::{ANY_PORT, Graph};
 use crate::config::{Config, PeerSpec, UserPolicies};
+use crate::generated;
 use crate::krm::FnResult;
-use crate::pipeline;
 
 /// The namespace label every namespace carries (Kubernetes 1.21+).
 pub const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
@@ -314,7 +314,7 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             ingress: Some(ingress_rules),
             egress: Some(egress_rules),
         };
-        let path = pipeline::generated_path(Some(&items[wl.item]), "NetworkPolicy", &name);
+        let path = generated::generated_path(Some(&items[wl.item]), "NetworkPolicy", &name);
         out.insert(
             (wl.namespace.clone(), name.clone()),
             (to_value(policy(&name, &wl.namespace, spec)), path),
@@ -330,7 +330,7 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             egress: Some(vec![dns_rule(config)]),
             ingress: None,
         };
-        let path = pipeline::generated_path(anchor, "NetworkPolicy", "allow-dns");
+        let path = generated::generated_path(anchor, "NetworkPolicy", "allow-dns");
         out.insert(
             (ns.clone(), "allow-dns".into()),
             (to_value(policy("allow-dns", ns, dns)), path),
@@ -351,7 +351,7 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
             ..Default::default()
         };
-        let path = pipeline::generated_path(anchor, "NetworkPolicy", "default-deny");
+        let path = generated::generated_path(anchor, "NetworkPolicy", "default-deny");
         out.insert(
             (ns.clone(), "default-deny".into()),
             (to_value(policy("default-deny", ns, deny)), path),
@@ -363,7 +363,7 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
         .into_iter()
         .map(|((ns, name), (mut v, path))| {
             let path = unique_path(&mut used, path, &ns, &name);
-            pipeline::mark_generated(&mut v, &path);
+            generated::mark_generated(&mut v, &path);
             v
         })
         .collect();

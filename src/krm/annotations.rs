@@ -63,3 +63,26 @@ pub fn source_dir(item: &Value) -> Option<String> {
         None => String::new(),
     })
 }
+
+/// Annotations that belong to the orchestrator, not to the resource's content.
+pub fn is_orchestrator_annotation(key: &str) -> bool {
+    key.starts_with("internal.config.kubernetes.io/")
+        || key.starts_with("kustomize.config.k8s.io/")
+        || key.starts_with("config.k8s.io/")
+        || key == LEGACY_PATH
+        || key == LEGACY_INDEX
+}
+
+/// A copy of a resource without the orchestrator's annotations: what two copies of one
+/// resource are compared by.
+pub fn without_orchestrator_annotations(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(a) = v
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Value::as_object_mut)
+    {
+        a.retain(|k, _| !is_orchestrator_annotation(k));
+    }
+    v
+}
