@@ -897,8 +897,21 @@ fn user_policies_are_kept_or_added_to() {
     let names: Vec<String> = policies(&out).into_keys().map(|(_, n)| n).collect();
     assert_eq!(
         names,
-        ["allow-dns", "client-netpol", "default-deny", "deny", "mine"],
-        "keep: no api-netpol; a user default-deny selects no one in particular"
+        [
+            "allow-dns",
+            "api-egress-netpol",
+            "client-netpol",
+            "default-deny",
+            "deny",
+            "mine"
+        ],
+        "keep: no api-netpol; a user default-deny selects no one in particular; api's own policy \
+         is Ingress-only, so our default-deny would cut its egress: an egress-only policy keeps it"
+    );
+    assert_eq!(
+        policy(&out, "web", "api-egress-netpol")["spec"]["policyTypes"],
+        json!(["Egress"]),
+        "the user's policy alone decides api's ingress"
     );
     assert_eq!(
         policy(&out, "web", "mine"),

@@ -317,7 +317,6 @@ const API_SERVER: Endpoint = Endpoint::Ip([172, 18, 0, 2]);
 // Item 1: from outside the cluster
 
 #[test]
-#[ignore = "issue 14 item 1: no ingress from loadBalancerSourceRanges for a LoadBalancer Service"]
 fn loadbalancer_admits_its_source_ranges_only() {
     let out = prod(&fixture("external-entry.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -334,7 +333,6 @@ fn loadbalancer_admits_its_source_ranges_only() {
 }
 
 #[test]
-#[ignore = "issue 14 item 1: NodePort, externalIPs and hostPort get no ingress from 0.0.0.0/0 and ::/0"]
 fn nodeport_external_ips_and_host_ports_admit_the_world() {
     let out = prod(&fixture("external-entry.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -354,7 +352,6 @@ fn nodeport_external_ips_and_host_ports_admit_the_world() {
 }
 
 #[test]
-#[ignore = "issue 14 item 1: hostNetwork pods are outside NetworkPolicy, and nothing says so"]
 fn host_network_pods_are_reported() {
     let out = prod(&fixture("external-entry.yaml"), json!({}));
     assert_said(&out.results, "warning", &["node-agent", "hostNetwork"]);
@@ -459,7 +456,6 @@ fn unknown_gateway_class_is_reported() {
 // Item 3: the API server as a caller
 
 #[test]
-#[ignore = "issue 14 item 3: webhook, conversion and APIService backends get no ingress from the API server"]
 fn admission_conversion_and_aggregated_apis_accept_the_api_server() {
     let out = prod(&fixture("webhooks.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -490,7 +486,6 @@ fn admission_conversion_and_aggregated_apis_accept_the_api_server() {
 }
 
 #[test]
-#[ignore = "issue 14 item 3: no config field for the API server's CIDRs"]
 fn api_server_cidrs_narrow_webhook_ingress() {
     let out = prod(
         &fixture("webhooks.yaml"),
@@ -507,7 +502,6 @@ fn api_server_cidrs_narrow_webhook_ingress() {
 // Item 4: the API server as a callee
 
 #[test]
-#[ignore = "issue 14 item 4: workloads bound by (Cluster)RoleBindings or mounting a token get no egress to the API server"]
 fn bound_service_accounts_reach_the_api_server() {
     let out = prod(&fixture("controller-rbac.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -524,7 +518,6 @@ fn bound_service_accounts_reach_the_api_server() {
 }
 
 #[test]
-#[ignore = "issue 14 item 4: no config field for the API server's CIDRs"]
 fn api_server_cidrs_narrow_controller_egress() {
     let out = prod(
         &fixture("controller-rbac.yaml"),
@@ -678,7 +671,6 @@ fn svc_ns_svc_ns_svc_and_fqdn_across_namespaces() {
 }
 
 #[test]
-#[ignore = "issue 14 item 7: targetPort 0 is not read as the Service port"]
 fn target_port_zero_is_the_service_port() {
     let out = prod(&fixture("dns-names.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -858,7 +850,6 @@ fn two_renders_into_one_namespace_emit_identical_namespace_policies() {
 // Patterns found in public stacks (measured on Argo CD and ingress-nginx)
 
 #[test]
-#[ignore = "issue 14 rule: workloads left to their own Ingress-only NetworkPolicies lose all egress to the generated default-deny, silently"]
 fn user_ingress_only_policies_keep_their_egress() {
     let out = prod(&fixture("user-ingress-only.yaml"), json!({}));
     let net = Net::of(&out.items);

@@ -38,6 +38,21 @@ pub struct NetworkPolicySpec {
     /// Named services outside the cluster, referenced by classes' `network.egress`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external: Vec<ExternalServiceSpec>,
+    /// Where the Kubernetes API server is. It calls admission, conversion and aggregated-API
+    /// backends, and bound ServiceAccounts' pods call it (TCP 443 and 6443); it has no pod
+    /// identity, so it is addressed by CIDR. Default: any address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_server: Option<ApiServerSpec>,
+}
+
+/// The Kubernetes API server's addresses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiServerSpec {
+    /// CIDRs of the API server's endpoints (`kubectl get endpoints kubernetes`), e.g.
+    /// `[172.18.0.2/32]`. Empty: any address (`0.0.0.0/0` and `::/0`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cidrs: Vec<String>,
 }
 
 /// How user-written NetworkPolicies are treated.

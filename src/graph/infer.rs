@@ -11,12 +11,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use serde_json::Value;
 
 use super::index::{Index, PortProto, Service, TargetPort, Workload, port_number, scalar};
 use super::refs::{self, HostRef};
 use crate::config::Config;
 use crate::krm::{FnResult, annotations};
+use crate::service_accounts::ServiceAccounts;
 use crate::workload;
 
 /// Stands for "every port" in a port set (a declared edge to a callee that declares none).
@@ -34,6 +36,11 @@ pub struct Graph {
     pub monitoring: BTreeMap<(usize, usize), BTreeSet<PortProto>>,
     /// (workload, external service name) -> TCP ports.
     pub external: BTreeMap<(usize, String), BTreeSet<PortProto>>,
+    /// Workload -> callers with no pod in the input (the API server, clients outside the
+    /// cluster), as NetworkPolicy peers, and the pod ports they call.
+    pub extra_ingress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>>,
+    /// Workload -> callees with no pod in the input (the API server) and their ports.
+    pub extra_egress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>>,
     pub results: Vec<FnResult>,
 }
 
@@ -49,8 +56,8 @@ struct Text<'a> {
     secret: bool,
 }
 
-/// Builds the graph of the items.
-pub fn build(items: &[Value], config: &Config) -> Graph {
+/// Builds the graph of the items; `accounts` tells which workloads talk to the API server.
+pub fn build(items: &[Value], config: &Config, accounts: &ServiceAccounts) -> Graph {
     let mut g = Graph {
         index: Index::build(items, config),
         ..Default::default()
@@ -69,6 +76,9 @@ pub fn build(items: &[Value], config: &Config) -> Graph {
     }
     routes(items, config, &mut g);
     declared(items, config, &mut g);
+    super::platform::api_server_callers(items, config, &mut g);
+    super::platform::api_server_clients(items, config, accounts, &mut g);
+    super::platform::outside_callers(items, &mut g);
     g
 }
 
