@@ -891,7 +891,6 @@ fn certificate_sans_in_args_are_no_calls() {
 // Services with no visible caller
 
 #[test]
-#[ignore = "issue 14 uncalled Services: no warning on a Service nobody is seen to call"]
 fn uncalled_service_is_reported_with_the_config_line() {
     let out = prod(&fixture("uncalled.yaml"), json!({}));
     let on_audit: Vec<&Value> = said(&out.results, "warning", &["audit", choice::EDGES_KEY])
@@ -911,7 +910,6 @@ fn uncalled_service_is_reported_with_the_config_line() {
 }
 
 #[test]
-#[ignore = "issue 14 uncalled Services: check mode does not turn them into errors"]
 fn check_mode_makes_uncalled_services_errors() {
     let out = run_mode(&["check"], &fixture("uncalled.yaml"), json!({}));
     assert_said(&out.results, "error", &["audit", choice::EDGES_KEY]);
@@ -919,7 +917,6 @@ fn check_mode_makes_uncalled_services_errors() {
 }
 
 #[test]
-#[ignore = "issue 14 uncalled Services: no config choice to allow them from their own namespace"]
 fn uncalled_services_same_namespace_choice() {
     let deny = prod(&fixture("uncalled.yaml"), json!({}));
     let net = Net::of(&deny.items);

@@ -43,6 +43,22 @@ pub struct NetworkPolicySpec {
     /// identity, so it is addressed by CIDR. Default: any address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_server: Option<ApiServerSpec>,
+    /// What a Service gets whose callers the manifests do not show (each is reported by name,
+    /// an error in check mode): `deny` (least privilege: its pods accept nothing the graph does
+    /// not show) or `same-namespace` (ingress on its target ports from its own namespace).
+    /// Default: `deny` in the `prod` environment, `same-namespace` in the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncalled_services: Option<UncalledServices>,
+}
+
+/// What Services with no caller in the manifests get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UncalledServices {
+    /// Nothing: their pods accept only the flows the graph shows.
+    Deny,
+    /// Ingress on their target ports from every pod of their own namespace.
+    SameNamespace,
 }
 
 /// The Kubernetes API server's addresses.

@@ -39,6 +39,9 @@ pub struct Graph {
     /// Workload -> callers with no pod in the input (the API server, clients outside the
     /// cluster), as NetworkPolicy peers, and the pod ports they call.
     pub extra_ingress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>>,
+    /// Services whose callers the manifests do not show (reported; `--report` and `graph` list
+    /// them).
+    pub uncalled: Vec<usize>,
     /// Workload -> callees with no pod in the input (the API server) and their ports.
     pub extra_egress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>>,
     pub results: Vec<FnResult>,
@@ -79,6 +82,7 @@ pub fn build(items: &[Value], config: &Config, accounts: &ServiceAccounts) -> Gr
     super::platform::api_server_callers(items, config, &mut g);
     super::platform::api_server_clients(items, config, accounts, &mut g);
     super::platform::outside_callers(items, &mut g);
+    super::platform::uncalled_services(items, config, &mut g);
     g
 }
 

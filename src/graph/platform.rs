@@ -6,14 +6,15 @@
 //! and 4), and traffic from outside arrives from any address (or the Service's
 //! `loadBalancerSourceRanges`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicyPeer};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::Value;
 
 use super::index::{PortProto, Service, TargetPort, port_number};
-use super::infer::Graph;
-use crate::config::Config;
+use super::infer::{ANY_PORT, Graph};
+use crate::config::{Config, Mode, UncalledServices};
 use crate::krm::{FnResult, annotations};
 use crate::service_accounts::{self, ServiceAccounts};
 use crate::workload;
@@ -241,5 +242,115 @@ pub fn outside_callers(items: &[Value], g: &mut Graph) {
             })
             .collect();
         add_ingress(g, w, &anywhere(), ports);
+    }
+}
+
+/// The shipped choice for Services with no visible caller: least privilege in prod, where
+/// check mode gates on the report; their own namespace elsewhere, so an app whose callers the
+/// manifests do not show keeps working while it is being declared.
+pub fn uncalled_mode(config: &Config) -> UncalledServices {
+    config.network.uncalled_services.unwrap_or(
+        if matches!(config.environment.as_str(), "prod" | "production") {
+            UncalledServices::Deny
+        } else {
+            UncalledServices::SameNamespace
+        },
+    )
+}
+
+/// Services whose backends accept nothing on the Service's ports under the graph: reported on
+/// the Service and its workloads (errors in check mode), and, with `same-namespace`, opened to
+/// their own namespace. Run last, once every other source of ingress is in the graph.
+pub fn uncalled_services(items: &[Value], config: &Config, g: &mut Graph) {
+    let mode = uncalled_mode(config);
+    let check = config.mode == Mode::Check;
+    let mut ingress_ports: BTreeMap<usize, BTreeSet<PortProto>> = BTreeMap::new();
+    for (&(_, to), ports) in &g.flows {
+        ingress_ports
+            .entry(to)
+            .or_default()
+            .extend(ports.iter().cloned());
+    }
+    for (&(_, to), ports) in g.controllers.iter().chain(&g.monitoring) {
+        ingress_ports
+            .entry(to)
+            .or_default()
+            .extend(ports.iter().cloned());
+    }
+    for (&to, peers) in &g.extra_ingress {
+        for (_, ports) in peers {
+            ingress_ports
+                .entry(to)
+                .or_default()
+                .extend(ports.iter().cloned());
+        }
+    }
+    let any = (ANY_PORT.0.to_string(), ANY_PORT.1);
+    for s in 0..g.index.services.len() {
+        let svc = g.index.services[s].clone();
+        if !svc.has_selector || svc.backends.is_empty() {
+            continue;
+        }
+        let chosen: Vec<usize> = (0..svc.ports.len()).collect();
+        let mut uncalled = Vec::new();
+        for &b in &svc.backends {
+            if !g.index.workloads[b].managed {
+                continue;
+            }
+            let targets = backend_ports(g, &svc, &chosen, b);
+            let seen = ingress_ports.get(&b);
+            let called =
+                seen.is_some_and(|p| p.contains(&any) || targets.iter().any(|t| p.contains(t)));
+            if !called && !targets.is_empty() {
+                uncalled.push((b, targets));
+            }
+        }
+        if uncalled.is_empty() {
+            continue;
+        }
+        let who = if svc.namespace.is_empty() {
+            svc.name.clone()
+        } else {
+            format!("{}/{}", svc.namespace, svc.name)
+        };
+        let pods: Vec<String> = uncalled
+            .iter()
+            .map(|(b, _)| g.index.workloads[*b].display())
+            .collect();
+        let consequence = match mode {
+            UncalledServices::Deny => {
+                "its pods accept no traffic on its ports under the generated NetworkPolicies (networkPolicy.uncalledServices: deny)"
+            }
+            UncalledServices::SameNamespace => {
+                "its pods accept traffic on its ports only from their own namespace (networkPolicy.uncalledServices: same-namespace)"
+            }
+        };
+        let message = format!(
+            "Service {who} has no caller in the manifests: {consequence} ({}); declare its callers in the config with `spec.networkPolicy.edges: [{{from: <caller>, to: {who}}}]`",
+            pods.join(", ")
+        );
+        let result = |m: String| {
+            if check {
+                FnResult::error(m)
+            } else {
+                FnResult::warning(m)
+            }
+        };
+        g.results
+            .push(result(message.clone()).about(&items[svc.item]));
+        for (b, _) in &uncalled {
+            g.results
+                .push(result(message.clone()).about(&items[g.index.workloads[*b].item]));
+        }
+        g.uncalled.push(s);
+        if mode == UncalledServices::SameNamespace {
+            let own = NetworkPolicyPeer {
+                pod_selector: Some(LabelSelector::default()),
+                ..Default::default()
+            };
+            for (b, targets) in uncalled {
+                add_ingress(g, b, std::slice::from_ref(&own), targets);
+            }
+        }
     }
 }
