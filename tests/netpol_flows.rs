@@ -575,7 +575,6 @@ fn service_and_pod_monitors_admit_the_operators_prometheus() {
 }
 
 #[test]
-#[ignore = "issue 14 item 5: prometheus.io/scrape with no scraper known is not reported"]
 fn scrape_annotations_without_a_scraper_are_reported() {
     let out = prod(&fixture("scrape-annotations.yaml"), json!({}));
     assert_said(
@@ -586,7 +585,6 @@ fn scrape_annotations_without_a_scraper_are_reported() {
 }
 
 #[test]
-#[ignore = "issue 14 item 5: the prometheus.io/port annotation is not a scrape port for configured monitoring"]
 fn scrape_annotations_admit_configured_monitoring() {
     let network = json!({"monitoring": [{"namespace": "monitoring",
         "podLabels": {"app.kubernetes.io/name": "prometheus"}}]});

@@ -588,7 +588,62 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
             }
         }
     }
-    let _ = items;
+    scrape_annotations(items, config, g);
+}
+
+/// `prometheus.io/scrape: "true"` on a pod template or on a Service selecting it (the
+/// convention of Prometheus's `kubernetes-pods` and `kubernetes-service-endpoints` jobs): the
+/// configured monitoring peers may scrape `prometheus.io/port` (every declared container port
+/// without it). With no monitoring configured, a warning names the port and the config key,
+/// since the generated policies would drop the scrapes.
+fn scrape_annotations(items: &[Value], config: &Config, g: &mut Graph) {
+    let mut wanted: BTreeMap<usize, BTreeSet<PortProto>> = BTreeMap::new();
+    let mut asked = |w: usize, ann: &Value, g: &Graph| {
+        if ann["prometheus.io/scrape"] != "true" {
+            return;
+        }
+        let wl = &g.index.workloads[w];
+        let ports = match port_number(&ann["prometheus.io/port"]) {
+            Some(p) => [("TCP".to_string(), p)].into(),
+            None => wl.all_ports(),
+        };
+        wanted.entry(w).or_default().extend(ports);
+    };
+    for w in 0..g.index.workloads.len() {
+        let wl = &g.index.workloads[w];
+        if let Some(t) = workload::pod_template(&items[wl.item], &wl.kind) {
+            asked(w, &t["metadata"]["annotations"], g);
+        }
+    }
+    for svc in &g.index.services {
+        for &b in &svc.backends {
+            asked(b, &items[svc.item]["metadata"]["annotations"], g);
+        }
+    }
+    for (w, ports) in wanted {
+        if ports.is_empty() {
+            continue;
+        }
+        if config.network.monitoring.is_empty() {
+            let wl = &g.index.workloads[w];
+            let list: Vec<String> = ports.iter().map(|(_, p)| p.to_string()).collect();
+            g.results.push(
+                FnResult::warning(format!(
+                    "{} asks to be scraped (prometheus.io/scrape) on port {}, but no scraper is known: the generated NetworkPolicies drop the scrapes; name the Prometheus pods under spec.networkPolicy.monitoring",
+                    wl.display(),
+                    list.join(", ")
+                ))
+                .about(&items[wl.item]),
+            );
+            continue;
+        }
+        for m in 0..config.network.monitoring.len() {
+            g.monitoring
+                .entry((m, w))
+                .or_default()
+                .extend(ports.iter().cloned());
+        }
+    }
 }
 
 /// Ports of an edge or a scraper on one workload: numbers as given (TCP), names resolved.
