@@ -754,7 +754,6 @@ fn configmaps_no_pod_consumes_make_no_edges() {
 // Item 9: declared edges to peers outside the render
 
 #[test]
-#[ignore = "issue 14 item 9: a declared edge to `ns/name` outside the render makes no rule"]
 fn declared_edge_to_ns_name_outside_the_render() {
     let items = vec![deployment("shop", "api", Some(("http", 8080)), json!([]))];
     let out = prod(
@@ -781,7 +780,6 @@ fn declared_edge_to_ns_name_outside_the_render() {
 }
 
 #[test]
-#[ignore = "issue 14 item 9: declared edges take no namespace+labels peer"]
 fn declared_edges_with_namespace_and_labels() {
     let items = vec![
         deployment("shop", "api", Some(("http", 8080)), json!([])),

@@ -115,14 +115,52 @@ pub struct MonitoringSpec {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EdgeSpec {
     /// Calling workloads: a workload name (in any namespace), `namespace/name`, or `class:NAME`
-    /// for every workload of a class.
-    pub from: String,
+    /// for every workload of a class; or pods outside the render, as `{namespace,
+    /// namespaceLabels, podLabels}`. `namespace/name` of no workload in the input selects the
+    /// pods labelled `app.kubernetes.io/name: <name>` in that namespace.
+    pub from: EdgeEnd,
     /// Called workloads: a Service name (its backends, on its target ports), a workload name,
     /// `namespace/name` of either, or `class:NAME`. A Service of that name wins over a workload.
-    pub to: String,
+    /// Pods outside the render as for `from`.
+    pub to: EdgeEnd,
     /// Ports on the called pods (names or numbers); empty: every port the callee declares.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<serde_json::Value>,
+}
+
+/// One end of a declared edge: a name in the render (or `ns/name` outside it), or pods
+/// elsewhere by namespace and labels (each Argo CD Application renders alone, so calls between
+/// apps name peers the render does not hold).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EdgeEnd {
+    Name(String),
+    Peer(PeerSpec),
+}
+
+impl Default for EdgeEnd {
+    fn default() -> Self {
+        EdgeEnd::Name(String::new())
+    }
+}
+
+impl EdgeEnd {
+    /// The name form, if this end is one.
+    pub fn as_name(&self) -> Option<&str> {
+        match self {
+            EdgeEnd::Name(n) => Some(n),
+            EdgeEnd::Peer(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for EdgeEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EdgeEnd::Name(n) => f.write_str(n),
+            EdgeEnd::Peer(p) => write!(f, "{}", serde_json::to_string(p).unwrap_or_default()),
+        }
+    }
 }
 
 /// A service outside the cluster.

@@ -16,10 +16,14 @@ use serde_json::Value;
 
 use super::index::{Index, PortProto, Service, TargetPort, Workload, port_number, scalar};
 use super::refs::{self, HostRef};
-use crate::config::Config;
+use crate::config::{Config, EdgeEnd, PeerSpec};
 use crate::krm::{FnResult, annotations};
 use crate::service_accounts::ServiceAccounts;
 use crate::workload;
+
+/// The label a declared `ns/name` peer outside the render is selected by (the recommended
+/// name label).
+pub const OUTSIDE_NAME_LABEL: &str = "app.kubernetes.io/name";
 
 /// Stands for "every port" in a port set (a declared edge to a callee that declares none).
 pub const ANY_PORT: (&str, i32) = ("*", 0);
@@ -495,8 +499,29 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
 /// Declared edges, class egress to external services, and monitoring.
 fn declared(items: &[Value], config: &Config, g: &mut Graph) {
     for (i, e) in config.network.edges.iter().enumerate() {
-        let from = workloads_named(&g.index, &e.from);
-        if from.is_empty() {
+        // An end outside the render: a PeerSpec, or `ns/name` of no workload or Service here.
+        let outside = |end: &EdgeEnd, g: &Graph| -> Option<PeerSpec> {
+            match end {
+                EdgeEnd::Peer(p) => Some(p.clone()),
+                EdgeEnd::Name(n) => {
+                    let (ns, name) = n.split_once('/')?;
+                    let known = !workloads_named(&g.index, n).is_empty()
+                        || !service_named(&g.index, n).is_empty();
+                    (!known && !n.starts_with("class:")).then(|| PeerSpec {
+                        namespace: Some(ns.to_string()),
+                        pod_labels: [(OUTSIDE_NAME_LABEL.to_string(), name.to_string())].into(),
+                        ..Default::default()
+                    })
+                }
+            }
+        };
+        let from_outside = outside(&e.from, g);
+        let to_outside = outside(&e.to, g);
+        let from = match (&from_outside, e.from.as_name()) {
+            (None, Some(n)) => workloads_named(&g.index, n),
+            _ => Vec::new(),
+        };
+        if from.is_empty() && from_outside.is_none() {
             g.results.push(
                 FnResult::warning(format!(
                     "spec.networkPolicy.edges[{i}].from `{}` names no workload in the input",
@@ -506,7 +531,10 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
             );
         }
         let mut targets: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
-        let services = service_named(&g.index, &e.to);
+        let to_name = e.to.as_name().filter(|_| to_outside.is_none());
+        let services = to_name
+            .map(|n| service_named(&g.index, n))
+            .unwrap_or_default();
         for &s in &services {
             let svc = &g.index.services[s];
             for &b in &svc.backends {
@@ -524,8 +552,10 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
                 targets.push((b, ports));
             }
         }
-        if services.is_empty() {
-            for w in workloads_named(&g.index, &e.to) {
+        if services.is_empty()
+            && let Some(n) = to_name
+        {
+            for w in workloads_named(&g.index, n) {
                 let ports = if e.ports.is_empty() {
                     g.index.workloads[w].all_ports()
                 } else {
@@ -534,7 +564,7 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
                 targets.push((w, ports));
             }
         }
-        if targets.is_empty() {
+        if targets.is_empty() && to_outside.is_none() {
             g.results.push(
                 FnResult::warning(format!(
                     "spec.networkPolicy.edges[{i}].to `{}` names no workload or Service in the input",
@@ -543,16 +573,45 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
                 .at(format!("spec.networkPolicy.edges[{i}].to")),
             );
         }
+        let any = |mut ports: BTreeSet<PortProto>| {
+            if ports.is_empty() {
+                ports.insert((ANY_PORT.0.to_string(), ANY_PORT.1));
+            }
+            ports
+        };
         for &f in &from {
             for (t, ports) in &targets {
                 if f == *t {
                     continue;
                 }
-                let mut ports = ports.clone();
-                if ports.is_empty() {
-                    ports.insert((ANY_PORT.0.to_string(), ANY_PORT.1));
-                }
-                g.flows.entry((f, *t)).or_default().extend(ports);
+                g.flows
+                    .entry((f, *t))
+                    .or_default()
+                    .extend(any(ports.clone()));
+            }
+        }
+        // Peers outside the render: the half of the flow this render's policies own.
+        if let Some(peer) = &from_outside {
+            for (t, ports) in &targets {
+                g.extra_ingress
+                    .entry(*t)
+                    .or_default()
+                    .push((super::policy::peer_of(peer), any(ports.clone())));
+            }
+        }
+        if let Some(peer) = &to_outside {
+            // Names cannot be resolved on pods the render does not hold: numbers only.
+            let ports: BTreeSet<PortProto> = e
+                .ports
+                .iter()
+                .filter_map(port_number)
+                .map(|p| ("TCP".to_string(), p))
+                .collect();
+            for &f in &from {
+                g.extra_egress
+                    .entry(f)
+                    .or_default()
+                    .push((super::policy::peer_of(peer), any(ports.clone())));
             }
         }
     }

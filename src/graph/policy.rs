@@ -66,7 +66,7 @@ fn namespace_selector(ns: &str) -> LabelSelector {
 }
 
 /// A configured peer (ingress controller, monitoring, DNS).
-fn peer_of(spec: &PeerSpec) -> NetworkPolicyPeer {
+pub(crate) fn peer_of(spec: &PeerSpec) -> NetworkPolicyPeer {
     let mut ns_labels = spec.namespace_labels.clone();
     if let Some(ns) = &spec.namespace {
         ns_labels.insert(NAMESPACE_LABEL.into(), ns.clone());
