@@ -268,7 +268,9 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
         }
         // Left to the user's policies; if none of them restricts egress, the namespace
         // default-deny would cut all of it (Argo CD ships Ingress-only policies), so an
-        // egress-only policy of ours keeps the calls the manifests show.
+        // egress-only policy of ours keeps it open, as their policies leave it: `keep` means
+        // their policies decide, and Argo CD's callees (repo-server, redis, dex, git hosts) are
+        // compiled-in defaults no manifest shows.
         let theirs_cover_egress = user_egress.contains(&w);
         if user.contains(&w) && (theirs_cover_egress || wl.labels.is_empty()) {
             covered_ns.insert(wl.namespace.clone());
@@ -329,7 +331,8 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
                 pod_selector: Some(selector(&wl.labels)),
                 policy_types: Some(vec!["Egress".into()]),
                 ingress: None,
-                egress: Some(egress_rules),
+                // One empty rule: every destination, every port.
+                egress: Some(vec![NetworkPolicyEgressRule::default()]),
             }
         } else {
             NetworkPolicySpec {
