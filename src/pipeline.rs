@@ -74,7 +74,7 @@ pub fn process(
     let mut graph_results = Vec::new();
     let mut policy_upserts = Upserts::default();
     if config.applies(DefaultKind::NetworkPolicy) {
-        let g = graph::generate(&items, config);
+        let g = graph::generate_with(&items, config, &inventory);
         graph_results = g.results;
         for policy in g.resources {
             policy_upserts.upsert(&mut items, &mut index, policy, put, Place::Policy);

@@ -60,6 +60,8 @@ pub fn warnings(items: &[Value], config: &Config) -> Vec<FnResult> {
             continue;
         }
         for (side, end) in [("from", &edge.from), ("to", &edge.to)] {
+            // Peers outside the render are not expected in the input.
+            let Some(end) = end.as_name() else { continue };
             let found = match end.strip_prefix("class:") {
                 Some(class) => populated.contains(class),
                 None => {

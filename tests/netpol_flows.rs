@@ -317,7 +317,6 @@ const API_SERVER: Endpoint = Endpoint::Ip([172, 18, 0, 2]);
 // Item 1: from outside the cluster
 
 #[test]
-#[ignore = "issue 14 item 1: no ingress from loadBalancerSourceRanges for a LoadBalancer Service"]
 fn loadbalancer_admits_its_source_ranges_only() {
     let out = prod(&fixture("external-entry.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -334,7 +333,6 @@ fn loadbalancer_admits_its_source_ranges_only() {
 }
 
 #[test]
-#[ignore = "issue 14 item 1: NodePort, externalIPs and hostPort get no ingress from 0.0.0.0/0 and ::/0"]
 fn nodeport_external_ips_and_host_ports_admit_the_world() {
     let out = prod(&fixture("external-entry.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -354,7 +352,6 @@ fn nodeport_external_ips_and_host_ports_admit_the_world() {
 }
 
 #[test]
-#[ignore = "issue 14 item 1: hostNetwork pods are outside NetworkPolicy, and nothing says so"]
 fn host_network_pods_are_reported() {
     let out = prod(&fixture("external-entry.yaml"), json!({}));
     assert_said(&out.results, "warning", &["node-agent", "hostNetwork"]);
@@ -459,7 +456,6 @@ fn unknown_gateway_class_is_reported() {
 // Item 3: the API server as a caller
 
 #[test]
-#[ignore = "issue 14 item 3: webhook, conversion and APIService backends get no ingress from the API server"]
 fn admission_conversion_and_aggregated_apis_accept_the_api_server() {
     let out = prod(&fixture("webhooks.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -490,7 +486,6 @@ fn admission_conversion_and_aggregated_apis_accept_the_api_server() {
 }
 
 #[test]
-#[ignore = "issue 14 item 3: no config field for the API server's CIDRs"]
 fn api_server_cidrs_narrow_webhook_ingress() {
     let out = prod(
         &fixture("webhooks.yaml"),
@@ -507,7 +502,6 @@ fn api_server_cidrs_narrow_webhook_ingress() {
 // Item 4: the API server as a callee
 
 #[test]
-#[ignore = "issue 14 item 4: workloads bound by (Cluster)RoleBindings or mounting a token get no egress to the API server"]
 fn bound_service_accounts_reach_the_api_server() {
     let out = prod(&fixture("controller-rbac.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -524,7 +518,6 @@ fn bound_service_accounts_reach_the_api_server() {
 }
 
 #[test]
-#[ignore = "issue 14 item 4: no config field for the API server's CIDRs"]
 fn api_server_cidrs_narrow_controller_egress() {
     let out = prod(
         &fixture("controller-rbac.yaml"),
@@ -582,7 +575,6 @@ fn service_and_pod_monitors_admit_the_operators_prometheus() {
 }
 
 #[test]
-#[ignore = "issue 14 item 5: prometheus.io/scrape with no scraper known is not reported"]
 fn scrape_annotations_without_a_scraper_are_reported() {
     let out = prod(&fixture("scrape-annotations.yaml"), json!({}));
     assert_said(
@@ -593,7 +585,6 @@ fn scrape_annotations_without_a_scraper_are_reported() {
 }
 
 #[test]
-#[ignore = "issue 14 item 5: the prometheus.io/port annotation is not a scrape port for configured monitoring"]
 fn scrape_annotations_admit_configured_monitoring() {
     let network = json!({"monitoring": [{"namespace": "monitoring",
         "podLabels": {"app.kubernetes.io/name": "prometheus"}}]});
@@ -678,7 +669,6 @@ fn svc_ns_svc_ns_svc_and_fqdn_across_namespaces() {
 }
 
 #[test]
-#[ignore = "issue 14 item 7: targetPort 0 is not read as the Service port"]
 fn target_port_zero_is_the_service_port() {
     let out = prod(&fixture("dns-names.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -764,7 +754,6 @@ fn configmaps_no_pod_consumes_make_no_edges() {
 // Item 9: declared edges to peers outside the render
 
 #[test]
-#[ignore = "issue 14 item 9: a declared edge to `ns/name` outside the render makes no rule"]
 fn declared_edge_to_ns_name_outside_the_render() {
     let items = vec![deployment("shop", "api", Some(("http", 8080)), json!([]))];
     let out = prod(
@@ -791,7 +780,6 @@ fn declared_edge_to_ns_name_outside_the_render() {
 }
 
 #[test]
-#[ignore = "issue 14 item 9: declared edges take no namespace+labels peer"]
 fn declared_edges_with_namespace_and_labels() {
     let items = vec![
         deployment("shop", "api", Some(("http", 8080)), json!([])),
@@ -858,7 +846,6 @@ fn two_renders_into_one_namespace_emit_identical_namespace_policies() {
 // Patterns found in public stacks (measured on Argo CD and ingress-nginx)
 
 #[test]
-#[ignore = "issue 14 rule: workloads left to their own Ingress-only NetworkPolicies lose all egress to the generated default-deny, silently"]
 fn user_ingress_only_policies_keep_their_egress() {
     let out = prod(&fixture("user-ingress-only.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -900,7 +887,6 @@ fn certificate_sans_in_args_are_no_calls() {
 // Services with no visible caller
 
 #[test]
-#[ignore = "issue 14 uncalled Services: no warning on a Service nobody is seen to call"]
 fn uncalled_service_is_reported_with_the_config_line() {
     let out = prod(&fixture("uncalled.yaml"), json!({}));
     let on_audit: Vec<&Value> = said(&out.results, "warning", &["audit", choice::EDGES_KEY])
@@ -920,7 +906,6 @@ fn uncalled_service_is_reported_with_the_config_line() {
 }
 
 #[test]
-#[ignore = "issue 14 uncalled Services: check mode does not turn them into errors"]
 fn check_mode_makes_uncalled_services_errors() {
     let out = run_mode(&["check"], &fixture("uncalled.yaml"), json!({}));
     assert_said(&out.results, "error", &["audit", choice::EDGES_KEY]);
@@ -928,7 +913,6 @@ fn check_mode_makes_uncalled_services_errors() {
 }
 
 #[test]
-#[ignore = "issue 14 uncalled Services: no config choice to allow them from their own namespace"]
 fn uncalled_services_same_namespace_choice() {
     let deny = prod(&fixture("uncalled.yaml"), json!({}));
     let net = Net::of(&deny.items);

@@ -822,6 +822,13 @@ fn kpt_fn_render_mutator_then_check_validator_passes() {
     let tmp = util::tempdir();
     let bin = bin_dir(tmp.path());
     let pkg = kpt_package(&tmp.path().join("pkg"), "mutate-then-validate-exec.yaml");
+    // The API's callers must show in the package: a prod Service nobody is seen to call is an
+    // error in check mode (issue 14), so this package routes to it as a public API does.
+    std::fs::write(
+        pkg.join("ingress.yaml"),
+        "# The API's public route.\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: api\nspec:\n  rules:\n    - http:\n        paths:\n          - path: /\n            pathType: Prefix\n            backend:\n              service: {name: api, port: {number: 80}}\n",
+    )
+    .expect("write ingress.yaml");
     let out = render(&kpt, &pkg, &[&bin]).expect_code(0);
     assert!(!out.stderr.contains("check mode"), "{}", out.stderr);
     assert_comments_kept(&pkg);

@@ -38,6 +38,37 @@ pub struct NetworkPolicySpec {
     /// Named services outside the cluster, referenced by classes' `network.egress`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external: Vec<ExternalServiceSpec>,
+    /// Where the Kubernetes API server is. It calls admission, conversion and aggregated-API
+    /// backends, and bound ServiceAccounts' pods call it (TCP 443 and 6443); it has no pod
+    /// identity, so it is addressed by CIDR. Default: any address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_server: Option<ApiServerSpec>,
+    /// What a Service gets whose callers the manifests do not show (each is reported by name,
+    /// an error in check mode): `deny` (least privilege: its pods accept nothing the graph does
+    /// not show) or `same-namespace` (ingress on its target ports from its own namespace).
+    /// Default: `deny` in the `prod` environment, `same-namespace` in the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncalled_services: Option<UncalledServices>,
+}
+
+/// What Services with no caller in the manifests get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UncalledServices {
+    /// Nothing: their pods accept only the flows the graph shows.
+    Deny,
+    /// Ingress on their target ports from every pod of their own namespace.
+    SameNamespace,
+}
+
+/// The Kubernetes API server's addresses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiServerSpec {
+    /// CIDRs of the API server's endpoints (`kubectl get endpoints kubernetes`), e.g.
+    /// `[172.18.0.2/32]`. Empty: any address (`0.0.0.0/0` and `::/0`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cidrs: Vec<String>,
 }
 
 /// How user-written NetworkPolicies are treated.
@@ -84,14 +115,52 @@ pub struct MonitoringSpec {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EdgeSpec {
     /// Calling workloads: a workload name (in any namespace), `namespace/name`, or `class:NAME`
-    /// for every workload of a class.
-    pub from: String,
+    /// for every workload of a class; or pods outside the render, as `{namespace,
+    /// namespaceLabels, podLabels}`. `namespace/name` of no workload in the input selects the
+    /// pods labelled `app.kubernetes.io/name: <name>` in that namespace.
+    pub from: EdgeEnd,
     /// Called workloads: a Service name (its backends, on its target ports), a workload name,
     /// `namespace/name` of either, or `class:NAME`. A Service of that name wins over a workload.
-    pub to: String,
+    /// Pods outside the render as for `from`.
+    pub to: EdgeEnd,
     /// Ports on the called pods (names or numbers); empty: every port the callee declares.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<serde_json::Value>,
+}
+
+/// One end of a declared edge: a name in the render (or `ns/name` outside it), or pods
+/// elsewhere by namespace and labels (each Argo CD Application renders alone, so calls between
+/// apps name peers the render does not hold).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EdgeEnd {
+    Name(String),
+    Peer(PeerSpec),
+}
+
+impl Default for EdgeEnd {
+    fn default() -> Self {
+        EdgeEnd::Name(String::new())
+    }
+}
+
+impl EdgeEnd {
+    /// The name form, if this end is one.
+    pub fn as_name(&self) -> Option<&str> {
+        match self {
+            EdgeEnd::Name(n) => Some(n),
+            EdgeEnd::Peer(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for EdgeEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EdgeEnd::Name(n) => f.write_str(n),
+            EdgeEnd::Peer(p) => write!(f, "{}", serde_json::to_string(p).unwrap_or_default()),
+        }
+    }
 }
 
 /// A service outside the cluster.

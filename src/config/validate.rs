@@ -123,6 +123,8 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
     }
     for (i, e) in spec.network_policy.edges.iter().enumerate() {
         for (side, v) in [("from", &e.from), ("to", &e.to)] {
+            // A peer outside the render is checked by its shape (PeerSpec) alone.
+            let Some(v) = v.as_name() else { continue };
             if let Some(class) = v.strip_prefix("class:") {
                 if !spec.classes.contains_key(class) {
                     p.push(ConfigProblem::new(

@@ -102,6 +102,8 @@ pub struct Service {
 struct UserPolicy {
     namespace: String,
     selector: Value,
+    /// It restricts egress (`policyTypes` has Egress, or is absent and `egress` is set).
+    egress: bool,
 }
 
 /// The indexes of one run.
@@ -199,9 +201,15 @@ impl Index {
             } else if is(item, "networking.k8s.io", "NetworkPolicy")
                 && !crate::generated::is_generated(item)
             {
+                let types = item["spec"]["policyTypes"].as_array();
+                let egress = match types {
+                    Some(t) => t.iter().any(|t| t == "Egress"),
+                    None => item["spec"].get("egress").is_some(),
+                };
                 ix.user_policies.push(UserPolicy {
                     namespace: ns,
                     selector: item["spec"]["podSelector"].clone(),
+                    egress,
                 });
             }
         }
@@ -282,7 +290,9 @@ impl Index {
             .filter_map(|p| {
                 let port = port_number(&p["port"])?;
                 let target = match &p["targetPort"] {
+                    // Absent or 0: the API server defaults it to the Service port.
                     Value::Null => TargetPort::Number(port),
+                    Value::Number(n) if n.as_i64() == Some(0) => TargetPort::Number(port),
                     v => match port_number(v) {
                         Some(n) => TargetPort::Number(n),
                         None => TargetPort::Name(v.as_str()?.to_string()),
@@ -343,8 +353,23 @@ impl Index {
     /// namespace (an empty podSelector: the user's own default-deny or allow-dns) do not count:
     /// they say nothing about what one workload may do.
     pub fn user_covered(&self) -> BTreeSet<usize> {
+        self.user_selected(false)
+    }
+
+    /// Workloads that a user-written NetworkPolicy restricting egress selects. The others of
+    /// [`Self::user_covered`] keep their egress only through a generated egress policy, since
+    /// the namespace default-deny isolates egress too.
+    pub fn user_covered_egress(&self) -> BTreeSet<usize> {
+        self.user_selected(true)
+    }
+
+    fn user_selected(&self, egress_only: bool) -> BTreeSet<usize> {
         let mut out = BTreeSet::new();
-        for p in &self.user_policies {
+        for p in self
+            .user_policies
+            .iter()
+            .filter(|p| p.egress || !egress_only)
+        {
             let labels = str_map(&p.selector["matchLabels"]);
             let exprs = p.selector["matchExpressions"]
                 .as_array()

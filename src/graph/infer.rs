@@ -11,13 +11,19 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use serde_json::Value;
 
 use super::index::{Index, PortProto, Service, TargetPort, Workload, port_number, scalar};
 use super::refs::{self, HostRef};
-use crate::config::Config;
+use crate::config::{Config, EdgeEnd, PeerSpec};
 use crate::krm::{FnResult, annotations};
+use crate::service_accounts::ServiceAccounts;
 use crate::workload;
+
+/// The label a declared `ns/name` peer outside the render is selected by (the recommended
+/// name label).
+pub const OUTSIDE_NAME_LABEL: &str = "app.kubernetes.io/name";
 
 /// Stands for "every port" in a port set (a declared edge to a callee that declares none).
 pub const ANY_PORT: (&str, i32) = ("*", 0);
@@ -34,6 +40,14 @@ pub struct Graph {
     pub monitoring: BTreeMap<(usize, usize), BTreeSet<PortProto>>,
     /// (workload, external service name) -> TCP ports.
     pub external: BTreeMap<(usize, String), BTreeSet<PortProto>>,
+    /// Workload -> callers with no pod in the input (the API server, clients outside the
+    /// cluster), as NetworkPolicy peers, and the pod ports they call.
+    pub extra_ingress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>>,
+    /// Services whose callers the manifests do not show (reported; `--report` and `graph` list
+    /// them).
+    pub uncalled: Vec<usize>,
+    /// Workload -> callees with no pod in the input (the API server) and their ports.
+    pub extra_egress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>>,
     pub results: Vec<FnResult>,
 }
 
@@ -49,8 +63,8 @@ struct Text<'a> {
     secret: bool,
 }
 
-/// Builds the graph of the items.
-pub fn build(items: &[Value], config: &Config) -> Graph {
+/// Builds the graph of the items; `accounts` tells which workloads talk to the API server.
+pub fn build(items: &[Value], config: &Config, accounts: &ServiceAccounts) -> Graph {
     let mut g = Graph {
         index: Index::build(items, config),
         ..Default::default()
@@ -69,6 +83,10 @@ pub fn build(items: &[Value], config: &Config) -> Graph {
     }
     routes(items, config, &mut g);
     declared(items, config, &mut g);
+    super::platform::api_server_callers(items, config, &mut g);
+    super::platform::api_server_clients(items, config, accounts, &mut g);
+    super::platform::outside_callers(items, &mut g);
+    super::platform::uncalled_services(items, config, &mut g);
     g
 }
 
@@ -481,8 +499,29 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
 /// Declared edges, class egress to external services, and monitoring.
 fn declared(items: &[Value], config: &Config, g: &mut Graph) {
     for (i, e) in config.network.edges.iter().enumerate() {
-        let from = workloads_named(&g.index, &e.from);
-        if from.is_empty() {
+        // An end outside the render: a PeerSpec, or `ns/name` of no workload or Service here.
+        let outside = |end: &EdgeEnd, g: &Graph| -> Option<PeerSpec> {
+            match end {
+                EdgeEnd::Peer(p) => Some(p.clone()),
+                EdgeEnd::Name(n) => {
+                    let (ns, name) = n.split_once('/')?;
+                    let known = !workloads_named(&g.index, n).is_empty()
+                        || !service_named(&g.index, n).is_empty();
+                    (!known && !n.starts_with("class:")).then(|| PeerSpec {
+                        namespace: Some(ns.to_string()),
+                        pod_labels: [(OUTSIDE_NAME_LABEL.to_string(), name.to_string())].into(),
+                        ..Default::default()
+                    })
+                }
+            }
+        };
+        let from_outside = outside(&e.from, g);
+        let to_outside = outside(&e.to, g);
+        let from = match (&from_outside, e.from.as_name()) {
+            (None, Some(n)) => workloads_named(&g.index, n),
+            _ => Vec::new(),
+        };
+        if from.is_empty() && from_outside.is_none() {
             g.results.push(
                 FnResult::warning(format!(
                     "spec.networkPolicy.edges[{i}].from `{}` names no workload in the input",
@@ -492,7 +531,10 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
             );
         }
         let mut targets: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
-        let services = service_named(&g.index, &e.to);
+        let to_name = e.to.as_name().filter(|_| to_outside.is_none());
+        let services = to_name
+            .map(|n| service_named(&g.index, n))
+            .unwrap_or_default();
         for &s in &services {
             let svc = &g.index.services[s];
             for &b in &svc.backends {
@@ -510,8 +552,10 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
                 targets.push((b, ports));
             }
         }
-        if services.is_empty() {
-            for w in workloads_named(&g.index, &e.to) {
+        if services.is_empty()
+            && let Some(n) = to_name
+        {
+            for w in workloads_named(&g.index, n) {
                 let ports = if e.ports.is_empty() {
                     g.index.workloads[w].all_ports()
                 } else {
@@ -520,7 +564,7 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
                 targets.push((w, ports));
             }
         }
-        if targets.is_empty() {
+        if targets.is_empty() && to_outside.is_none() {
             g.results.push(
                 FnResult::warning(format!(
                     "spec.networkPolicy.edges[{i}].to `{}` names no workload or Service in the input",
@@ -529,16 +573,45 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
                 .at(format!("spec.networkPolicy.edges[{i}].to")),
             );
         }
+        let any = |mut ports: BTreeSet<PortProto>| {
+            if ports.is_empty() {
+                ports.insert((ANY_PORT.0.to_string(), ANY_PORT.1));
+            }
+            ports
+        };
         for &f in &from {
             for (t, ports) in &targets {
                 if f == *t {
                     continue;
                 }
-                let mut ports = ports.clone();
-                if ports.is_empty() {
-                    ports.insert((ANY_PORT.0.to_string(), ANY_PORT.1));
-                }
-                g.flows.entry((f, *t)).or_default().extend(ports);
+                g.flows
+                    .entry((f, *t))
+                    .or_default()
+                    .extend(any(ports.clone()));
+            }
+        }
+        // Peers outside the render: the half of the flow this render's policies own.
+        if let Some(peer) = &from_outside {
+            for (t, ports) in &targets {
+                g.extra_ingress
+                    .entry(*t)
+                    .or_default()
+                    .push((super::policy::peer_of(peer), any(ports.clone())));
+            }
+        }
+        if let Some(peer) = &to_outside {
+            // Names cannot be resolved on pods the render does not hold: numbers only.
+            let ports: BTreeSet<PortProto> = e
+                .ports
+                .iter()
+                .filter_map(port_number)
+                .map(|p| ("TCP".to_string(), p))
+                .collect();
+            for &f in &from {
+                g.extra_egress
+                    .entry(f)
+                    .or_default()
+                    .push((super::policy::peer_of(peer), any(ports.clone())));
             }
         }
     }
@@ -574,7 +647,62 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
             }
         }
     }
-    let _ = items;
+    scrape_annotations(items, config, g);
+}
+
+/// `prometheus.io/scrape: "true"` on a pod template or on a Service selecting it (the
+/// convention of Prometheus's `kubernetes-pods` and `kubernetes-service-endpoints` jobs): the
+/// configured monitoring peers may scrape `prometheus.io/port` (every declared container port
+/// without it). With no monitoring configured, a warning names the port and the config key,
+/// since the generated policies would drop the scrapes.
+fn scrape_annotations(items: &[Value], config: &Config, g: &mut Graph) {
+    let mut wanted: BTreeMap<usize, BTreeSet<PortProto>> = BTreeMap::new();
+    let mut asked = |w: usize, ann: &Value, g: &Graph| {
+        if ann["prometheus.io/scrape"] != "true" {
+            return;
+        }
+        let wl = &g.index.workloads[w];
+        let ports = match port_number(&ann["prometheus.io/port"]) {
+            Some(p) => [("TCP".to_string(), p)].into(),
+            None => wl.all_ports(),
+        };
+        wanted.entry(w).or_default().extend(ports);
+    };
+    for w in 0..g.index.workloads.len() {
+        let wl = &g.index.workloads[w];
+        if let Some(t) = workload::pod_template(&items[wl.item], &wl.kind) {
+            asked(w, &t["metadata"]["annotations"], g);
+        }
+    }
+    for svc in &g.index.services {
+        for &b in &svc.backends {
+            asked(b, &items[svc.item]["metadata"]["annotations"], g);
+        }
+    }
+    for (w, ports) in wanted {
+        if ports.is_empty() {
+            continue;
+        }
+        if config.network.monitoring.is_empty() {
+            let wl = &g.index.workloads[w];
+            let list: Vec<String> = ports.iter().map(|(_, p)| p.to_string()).collect();
+            g.results.push(
+                FnResult::warning(format!(
+                    "{} asks to be scraped (prometheus.io/scrape) on port {}, but no scraper is known: the generated NetworkPolicies drop the scrapes; name the Prometheus pods under spec.networkPolicy.monitoring",
+                    wl.display(),
+                    list.join(", ")
+                ))
+                .about(&items[wl.item]),
+            );
+            continue;
+        }
+        for m in 0..config.network.monitoring.len() {
+            g.monitoring
+                .entry((m, w))
+                .or_default()
+                .extend(ports.iter().cloned());
+        }
+    }
 }
 
 /// Ports of an edge or a scraper on one workload: numbers as given (TCP), names resolved.

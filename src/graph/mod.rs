@@ -28,6 +28,7 @@
 
 pub mod index;
 pub mod infer;
+pub mod platform;
 pub mod policy;
 pub mod refs;
 pub mod render;
@@ -35,6 +36,7 @@ pub mod render;
 use serde_json::Value;
 
 use crate::config::{Config, PeerSpec};
+use crate::inventory::Inventory;
 use crate::krm::FnResult;
 
 /// What NetworkPolicy generation produced.
@@ -59,9 +61,15 @@ pub fn ingress_controllers(config: &Config) -> Vec<PeerSpec> {
         })
 }
 
-/// Builds the graph from the items and emits the policies.
+/// Builds the graph from the items and emits the policies (building the inventory; the
+/// pipeline, which has one, calls [`generate_with`]).
 pub fn generate(items: &[Value], config: &Config) -> GraphOutcome {
-    let graph = infer::build(items, config);
+    generate_with(items, config, &Inventory::build(items))
+}
+
+/// Builds the graph from the items and emits the policies, with the run's inventory.
+pub fn generate_with(items: &[Value], config: &Config, inventory: &Inventory) -> GraphOutcome {
+    let graph = infer::build(items, config, &inventory.service_accounts);
     let policies = policy::emit(items, config, &graph);
     let mut results = graph.results;
     results.extend(policies.results);
@@ -80,7 +88,7 @@ pub enum Format {
 
 /// The graph as Mermaid or DOT text.
 pub fn render(items: &[Value], config: &Config, format: Format) -> String {
-    let graph = infer::build(items, config);
+    let graph = infer::build(items, config, &Inventory::build(items).service_accounts);
     match format {
         Format::Mermaid => render::mermaid(&graph, config),
         Format::Dot => render::dot(&graph, config),

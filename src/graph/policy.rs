@@ -66,7 +66,7 @@ fn namespace_selector(ns: &str) -> LabelSelector {
 }
 
 /// A configured peer (ingress controller, monitoring, DNS).
-fn peer_of(spec: &PeerSpec) -> NetworkPolicyPeer {
+pub(crate) fn peer_of(spec: &PeerSpec) -> NetworkPolicyPeer {
     let mut ns_labels = spec.namespace_labels.clone();
     if let Some(ns) = &spec.namespace {
         ns_labels.insert(NAMESPACE_LABEL.into(), ns.clone());
@@ -213,6 +213,7 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
     } else {
         BTreeSet::new()
     };
+    let user_egress = ix.user_covered_egress();
     let controllers = super::ingress_controllers(config);
 
     let mut ingress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>> =
@@ -239,6 +240,12 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             .or_default()
             .push((peer_of(&controllers[c]), ports.clone()));
     }
+    for (&w, peers) in &g.extra_ingress {
+        ingress.entry(w).or_default().extend(peers.iter().cloned());
+    }
+    for (&w, peers) in &g.extra_egress {
+        egress.entry(w).or_default().extend(peers.iter().cloned());
+    }
     for (&(m, w), ports) in &g.monitoring {
         ingress
             .entry(w)
@@ -259,7 +266,13 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
                 .push(wl.name.clone());
             continue;
         }
-        if user.contains(&w) {
+        // Left to the user's policies; if none of them restricts egress, the namespace
+        // default-deny would cut all of it (Argo CD ships Ingress-only policies), so an
+        // egress-only policy of ours keeps it open, as their policies leave it: `keep` means
+        // their policies decide, and Argo CD's callees (repo-server, redis, dex, git hosts) are
+        // compiled-in defaults no manifest shows.
+        let theirs_cover_egress = user_egress.contains(&w);
+        if user.contains(&w) && (theirs_cover_egress || wl.labels.is_empty()) {
             covered_ns.insert(wl.namespace.clone());
             continue;
         }
@@ -277,7 +290,12 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
                 .push(wl.name.clone());
             continue;
         }
-        let mut name = format!("{}-netpol", wl.name);
+        let egress_only = user.contains(&w);
+        let mut name = if egress_only {
+            format!("{}-egress-netpol", wl.name)
+        } else {
+            format!("{}-netpol", wl.name)
+        };
         if !names.insert((wl.namespace.clone(), name.clone())) {
             name = format!("{}-{}-netpol", wl.name, wl.kind.kind.to_lowercase());
             names.insert((wl.namespace.clone(), name.clone()));
@@ -308,11 +326,21 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
                 ports: ports_of(ports),
             });
         }
-        let spec = NetworkPolicySpec {
-            pod_selector: Some(selector(&wl.labels)),
-            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-            ingress: Some(ingress_rules),
-            egress: Some(egress_rules),
+        let spec = if egress_only {
+            NetworkPolicySpec {
+                pod_selector: Some(selector(&wl.labels)),
+                policy_types: Some(vec!["Egress".into()]),
+                ingress: None,
+                // One empty rule: every destination, every port.
+                egress: Some(vec![NetworkPolicyEgressRule::default()]),
+            }
+        } else {
+            NetworkPolicySpec {
+                pod_selector: Some(selector(&wl.labels)),
+                policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+                ingress: Some(ingress_rules),
+                egress: Some(egress_rules),
+            }
         };
         let path = generated::generated_path(Some(&items[wl.item]), "NetworkPolicy", &name);
         out.insert(
