@@ -3,7 +3,7 @@
 # `go list -m -versions MODULE`: the newest stable release unless the line says otherwise.
 # shellcheck shell=bash disable=SC2034
 
-KUSTOMIZE_VERSION=v5.8.3          # newest v5 (sigs.k8s.io/kustomize/kustomize/v5)
+KUSTOMIZE_VERSION=v5.8.2          # newest v5 buildable here: v5.8.3 needs k8s.io/kube-openapi@v0.0.0-20261001230523, which the module proxy refuses (403)
 KUSTOMIZE_TOOLCHAIN=go1.27.3      # v5.8.3 needs Go >= 1.27; the go command fetches it as a module
 KUSTOMIZE_OLD_VERSION=v5.0.0      # oldest v5.0.x, the floor the README promises
 KUSTOMIZE_ARGOCD_VERSION=v5.8.1   # what Argo CD bundles (its hack/tool-versions.sh: KUSTOMIZE_VERSION=5.8.1)
