@@ -544,24 +544,98 @@ fn kubectl_kustomize_piped_into_stream() {
     record("kubectl kustomize DIR | apply-defaults stream --config FILE: ok");
 }
 
-/// Standalone kustomize cannot be installed here; this runs wherever it is on PATH and says
-/// plainly when it did not (allowed in CI: it is the one runner we cannot provide).
+/// The GitOps tree (base, overlays, functions) in a temporary directory, with the container
+/// form pointed at the image under test.
+fn gitops_tree(dest: &Path) {
+    for dir in ["base", "overlays", "functions"] {
+        util::copy_dir(&util::root().join(dir), &dest.join(dir));
+    }
+    let component = dest.join("functions/container/kustomization.yaml");
+    let text = std::fs::read_to_string(&component).expect("read functions/container");
+    std::fs::write(&component, text.replace(&published_tag(), &image_tag())).expect("write");
+}
+
+/// Standalone kustomize (a pinned build, see scripts/tool-versions.sh) renders every overlay of
+/// the AI Interviewer exactly as the reviewed goldens say, in both forms: the container form
+/// (`kustomize build --enable-alpha-plugins overlays/ENV`, docker shimmed to podman) and the
+/// exec form Argo CD runs (`--enable-alpha-plugins --enable-exec overlays/ENV-exec`, the binary
+/// found on PATH by its bare name).
+fn standalone_kustomize_renders_the_goldens(key: &str, what: &str) {
+    let Some(kustomize) = util::pinned_tool(key, what) else {
+        return;
+    };
+    let Some(tag) = image() else { return };
+    let version = util::pinned_version(&kustomize);
+    let tmp = util::tempdir();
+    gitops_tree(tmp.path());
+    let shim = docker_shim(tmp.path());
+    let bin = bin_dir(tmp.path());
+    for env in ["dev", "prod"] {
+        let golden = format!("stacks/ai-interviewer/{env}.yaml");
+        let container = run_in(
+            Command::new(&kustomize)
+                .args(["build", "--enable-alpha-plugins"])
+                .arg(format!("overlays/{env}"))
+                .current_dir(tmp.path())
+                .env("PATH", path_with(&[&shim])),
+        )
+        .expect_code(0);
+        util::assert_golden(&golden, &util::rendered_text(util::yaml_docs(&container.stdout)));
+        let exec = run_in(
+            Command::new(&kustomize)
+                .args(["build", "--enable-alpha-plugins", "--enable-exec"])
+                .arg(format!("overlays/{env}-exec"))
+                .current_dir(tmp.path())
+                .env("PATH", path_with(&[&bin])),
+        )
+        .expect_code(0);
+        util::assert_golden(&golden, &util::rendered_text(util::yaml_docs(&exec.stdout)));
+    }
+    record(&format!(
+        "kustomize {version} ({what}) build --enable-alpha-plugins overlays/{{dev,prod}} \
+         (image {tag}) and --enable-exec overlays/{{dev,prod}}-exec: goldens"
+    ));
+}
+
 #[test]
-fn standalone_kustomize_exec_function_when_installed() {
-    let Some(kustomize) = util::which("kustomize") else {
-        eprintln!(
-            "SKIPPED: standalone `kustomize` is not on PATH; the exec path is covered by kpt"
-        );
-        record(
-            "kustomize build --enable-alpha-plugins --enable-exec: SKIPPED (no standalone kustomize on PATH)",
-        );
+fn standalone_kustomize_newest_renders_overlays_and_exec_twins() {
+    standalone_kustomize_renders_the_goldens("KUSTOMIZE", "newest v5");
+}
+
+#[test]
+fn standalone_kustomize_oldest_v5_0_renders_overlays_and_exec_twins() {
+    standalone_kustomize_renders_the_goldens("KUSTOMIZE_OLD", "oldest v5.0.x");
+}
+
+#[test]
+fn argocd_bundled_kustomize_renders_overlays_and_exec_twins() {
+    standalone_kustomize_renders_the_goldens("KUSTOMIZE_ARGOCD", "the version Argo CD bundles");
+}
+
+/// Argo CD's repo-server runs its bundled kustomize with `kustomize.buildOptions`
+/// (`--enable-alpha-plugins --enable-exec`) on the Application's `source.path`: the same
+/// command, with the version Argo CD ships, on the paths the example Applications name.
+#[test]
+fn argocd_bundled_kustomize_renders_the_applications_paths() {
+    let Some(kustomize) = util::pinned_tool("KUSTOMIZE_ARGOCD", "the kustomize Argo CD bundles")
+    else {
         return;
     };
     let Some(kubectl) = kubectl() else { return };
+    let version = util::pinned_version(&kustomize);
     let tmp = util::tempdir();
     let bin = bin_dir(tmp.path());
-    for env in ["dev", "prod"] {
-        let overlay = util::root().join("examples/argocd/app/overlays").join(env);
+    let apps = run_in(
+        Command::new(&kubectl)
+            .arg("kustomize")
+            .arg(util::root().join("examples/argocd/applications")),
+    )
+    .expect_code(0);
+    let docs = util::yaml_docs(&apps.stdout);
+    assert_eq!(docs.len(), 2, "dev and prod Applications");
+    for app in &docs {
+        let path = app["spec"]["source"]["path"].as_str().expect("source.path");
+        let overlay = util::root().join(path);
         let out = run_in(
             Command::new(&kustomize)
                 .args(["build", "--enable-alpha-plugins", "--enable-exec"])
@@ -569,16 +643,18 @@ fn standalone_kustomize_exec_function_when_installed() {
                 .env("PATH", path_with(&[&bin])),
         )
         .expect_code(0);
-        // kubectl skips exec functions silently: its output is the overlay without defaults.
+        let got = objects(util::yaml_docs(&out.stdout));
+        assert_defaulted(&got, "api");
+        // The same as kubectl's render of the overlay (which skips exec functions) piped
+        // through `stream` with the overlay's config.
         let expected =
             kustomize_then_stream(&kubectl, &overlay, &overlay.join("apply-defaults.yaml"));
-        assert_same_objects(
-            &format!("kustomize --enable-exec ({env})"),
-            &objects(util::yaml_docs(&out.stdout)),
-            &expected,
-        );
+        assert_same_objects(&format!("Argo CD kustomize {version} on {path}"), &got, &expected);
     }
-    record("kustomize build --enable-alpha-plugins --enable-exec (bare name on PATH): ok");
+    record(&format!(
+        "Argo CD's bundled kustomize {version} --enable-alpha-plugins --enable-exec on the \
+         Applications' paths: ok"
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -189,3 +189,104 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The folder scripts/install-tools.sh builds the pinned tools into.
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("APPLY_DEFAULTS_TOOLS")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/apply-defaults-tools"))
+}
+
+/// A tool built by scripts/install-tools.sh at its pinned version, by its tools.env name
+/// (`KUSTOMIZE`, `HELM3`, `KUBE_APISERVER`, ...). Missing: under CI=true the test fails;
+/// otherwise it prints why it skips and returns None.
+pub fn pinned_tool(key: &str, why: &str) -> Option<PathBuf> {
+    let env = tools_dir().join("tools.env");
+    let found = std::fs::read_to_string(&env).ok().and_then(|text| {
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == key).then(|| PathBuf::from(v.trim()))
+        })
+    });
+    if let Some(p) = found.filter(|p| p.is_file()) {
+        return Some(p);
+    }
+    let msg = format!(
+        "{key} is not in {} (run scripts/install-tools.sh; {why})",
+        env.display()
+    );
+    if in_ci() {
+        panic!("{msg}, and CI=true makes a missing tool a failure");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// The version a pinned tool was built at: `<tool>-<version>/bin/<exe>` in the tools folder.
+pub fn pinned_version(path: &Path) -> String {
+    path.parent()
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .map(|n| n.to_string_lossy().into_owned())
+        .and_then(|n| n.rsplit_once('-').map(|(_, v)| v.to_string()))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Rendered objects in the goldens' form: build annotations dropped, keys sorted, objects
+/// sorted by kind, namespace, name (the same normalisation tests/stacks.rs compares in).
+pub fn normalize_rendered(mut docs: Vec<Value>) -> Vec<Value> {
+    fn build_annotation(key: &str) -> bool {
+        [
+            "config.kubernetes.io/",
+            "internal.config.kubernetes.io/",
+            "config.k8s.io/",
+            "kustomize.config.k8s.io/",
+        ]
+        .iter()
+        .any(|p| key.starts_with(p))
+    }
+    fn sort_keys(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                map.sort_keys();
+                map.values_mut().for_each(sort_keys);
+            }
+            Value::Array(items) => items.iter_mut().for_each(sort_keys),
+            _ => {}
+        }
+    }
+    docs.retain(|d| !d.is_null());
+    for doc in &mut docs {
+        let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let empty = match meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            Some(annotations) => {
+                annotations.retain(|k, _| !build_annotation(k));
+                annotations.is_empty()
+            }
+            None => false,
+        };
+        if empty {
+            meta.remove("annotations");
+        }
+    }
+    docs.iter_mut().for_each(sort_keys);
+    let key = |d: &Value| {
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        (
+            s(&d["kind"]),
+            s(&d["metadata"]["namespace"]),
+            s(&d["metadata"]["name"]),
+            s(&d["apiVersion"]),
+        )
+    };
+    docs.sort_by_key(key);
+    docs
+}
+
+/// Normalised objects as the goldens' text.
+pub fn rendered_text(docs: Vec<Value>) -> String {
+    apply_defaults::krm::yaml::documents_to_string(&normalize_rendered(docs)).expect("writes YAML")
+}
