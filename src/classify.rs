@@ -134,11 +134,10 @@ mod tests {
 
     #[test]
     fn names_then_images_then_fallback() {
-        assert_eq!(
-            class_of(&deploy("claude-llm-agent", json!({}), "x")),
-            "llm-agent"
-        );
-        assert_eq!(class_of(&deploy("pdf-agent", json!({}), "x")), "mcp-agent");
+        // Issue 15: no name globs in the shipped profile (a chart's `datadog-agent` is not an
+        // MCP agent); exact names still match.
+        assert_eq!(class_of(&deploy("pdf-agent", json!({}), "x")), "default");
+        assert_eq!(class_of(&deploy("backend", json!({}), "x")), "backend");
         assert_eq!(
             class_of(&deploy("db", json!({}), "docker.io/library/postgres:16")),
             "postgres"

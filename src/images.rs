@@ -40,6 +40,34 @@ pub struct KnownImage {
     pub hardening_note: Option<&'static str>,
     /// A data directory that must not be a volume's root when running as non-root.
     pub data_dir: Option<DataDir>,
+    /// The non-root user the image is built for (its `USER`, or the user its root entrypoint
+    /// drops to): files it ships and expects to write belong to it.
+    pub user: Option<ImageUser>,
+    /// Paths the image ships files in (config, content, log links to stdout): an emptyDir at
+    /// or above one would hide them, so none is ever mounted there.
+    pub ships: &'static [&'static str],
+    /// Paths the program writes that hold shipped files: no emptyDir fits, so under a
+    /// read-only root the container is warned about them.
+    pub writes_shipped: &'static [&'static str],
+}
+
+/// The UID/GID an image is built for, on the repositories that build it so (a vendor's
+/// rebuild, such as Bitnami's, runs as its own user).
+#[derive(Debug, Clone, Copy)]
+pub struct ImageUser {
+    pub uid: i64,
+    pub gid: i64,
+    /// Globs over the normalised repository.
+    pub repositories: &'static [&'static str],
+}
+
+impl KnownImage {
+    /// The user this image reference is built for, if known.
+    pub fn user_for(&self, image: &str) -> Option<ImageUser> {
+        let repo = crate::workload::image_repository(image);
+        self.user
+            .filter(|u| u.repositories.iter().any(|p| glob_match(p, &repo)))
+    }
 }
 
 /// A data directory named by an environment variable. A program that insists on owning its
@@ -95,6 +123,9 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
             default: "/var/lib/postgresql/data",
             subdir: "pgdata",
         }),
+        user: None,
+        ships: &[],
+        writes_shipped: &[],
     },
     KnownImage {
         name: "Redis",
@@ -116,6 +147,11 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         writable_paths: &["/data"],
         hardening_note: None,
         data_dir: None,
+        // Runs as any non-root UID once its paths are writable (the stacks run it as 10001,
+        // which Checkov's CKV_K8S_40 accepts), so no image user is forced.
+        user: None,
+        ships: &[],
+        writes_shipped: &[],
     },
     KnownImage {
         name: "MinIO",
@@ -129,6 +165,9 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         writable_paths: &["/data", "/.minio"],
         hardening_note: None,
         data_dir: None,
+        user: None,
+        ships: &[],
+        writes_shipped: &[],
     },
     KnownImage {
         name: "Grafana",
@@ -145,6 +184,11 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         writable_paths: &["/var/lib/grafana", "/var/log/grafana"],
         hardening_note: None,
         data_dir: None,
+        // Runs as any non-root UID once its paths are writable (the stacks run it as 10001,
+        // which Checkov's CKV_K8S_40 accepts), so no image user is forced.
+        user: None,
+        ships: &["/etc/grafana", "/usr/share/grafana"],
+        writes_shipped: &[],
     },
     KnownImage {
         name: "Tempo",
@@ -157,6 +201,9 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         writable_paths: &["/var/tempo"],
         hardening_note: None,
         data_dir: None,
+        user: None,
+        ships: &[],
+        writes_shipped: &[],
     },
     KnownImage {
         name: "Ollama",
@@ -175,6 +222,9 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
              and not reachable as non-root",
         ),
         data_dir: None,
+        user: None,
+        ships: &[],
+        writes_shipped: &[],
     },
     KnownImage {
         name: "nginx (unprivileged)",
@@ -187,6 +237,9 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         writable_paths: &["/var/cache/nginx"],
         hardening_note: None,
         data_dir: None,
+        user: None,
+        ships: &[],
+        writes_shipped: &[],
     },
     KnownImage {
         name: "nginx",
@@ -198,11 +251,19 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         timeout_seconds: None,
         writable_paths: &["/var/cache/nginx", "/var/run"],
         hardening_note: Some(
-            "the nginx image listens on port 80 as root; as a non-root UID it cannot bind a port \
-             below 1024, so change `listen` to 8080 (and the containerPort and Service targetPort), \
-             or use nginxinc/nginx-unprivileged",
+            "the nginx image listens on port 80; as a non-root UID it cannot bind a port below 1024 \
+             unless the pod sets the sysctl net.ipv4.ip_unprivileged_port_start, so change `listen` \
+             to 8080 (and the containerPort and Service targetPort), or use nginxinc/nginx-unprivileged",
         ),
         data_dir: None,
+        // The image's `nginx` user (101), which its worker processes run as.
+        user: Some(ImageUser {
+            uid: 101,
+            gid: 101,
+            repositories: &["nginx"],
+        }),
+        ships: &["/etc/nginx", "/usr/share/nginx/html", "/var/log/nginx"],
+        writes_shipped: &[],
     },
     KnownImage {
         name: "OpenResty",
@@ -213,15 +274,332 @@ pub static KNOWN_IMAGES: &[KnownImage] = &[
         startup_seconds: None,
         timeout_seconds: None,
         // The official images put nginx's temp paths under /var/run/openresty; the pid file
-        // is logs/nginx.pid. An emptyDir over logs/ hides the image's access.log and error.log
-        // links to stdout and stderr, so configs should log to /dev/stdout explicitly.
-        writable_paths: &["/var/run/openresty", "/usr/local/openresty/nginx/logs"],
+        // is logs/nginx.pid. An emptyDir over logs/ would hide the image's access.log and
+        // error.log links to stdout and stderr, so logs/ is warned about, never mounted over.
+        writable_paths: &["/var/run/openresty"],
         hardening_note: Some(
-            "OpenResty listens on port 80 as root by default; as a non-root UID it cannot bind a \
-             port below 1024, so change `listen` to 8080 (and the containerPort and Service \
-             targetPort)",
+            "OpenResty listens on port 80 by default; as a non-root UID it cannot bind a port below \
+             1024 unless the pod sets the sysctl net.ipv4.ip_unprivileged_port_start, so change \
+             `listen` to 8080 (and the containerPort and Service targetPort)",
         ),
         data_dir: None,
+        user: None,
+        ships: &[
+            "/usr/local/openresty/nginx/conf",
+            "/etc/nginx/conf.d",
+            "/usr/local/openresty/nginx/logs",
+        ],
+        writes_shipped: &["/usr/local/openresty/nginx/logs"],
+    },
+    // httpd writes its pid file and logs under logs/; any non-root UID serves once that is writable.
+    KnownImage {
+        name: "Apache httpd",
+        repositories: &["httpd", "*/httpd"],
+        port: Some(80),
+        readiness: &[Check::Http("/")],
+        liveness: &[Check::Tcp],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &["/usr/local/apache2/logs"],
+        hardening_note: None,
+        data_dir: None,
+        user: None,
+        ships: &["/usr/local/apache2/conf", "/usr/local/apache2/htdocs"],
+        writes_shipped: &[],
+    },
+    // The entrypoint drops to ENVOY_UID 101; health is on the admin port, which manifests rarely declare, so only TCP checks.
+    KnownImage {
+        name: "Envoy",
+        repositories: &["envoyproxy/envoy", "envoyproxy/envoy-*"],
+        port: Some(10000),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &[],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 101,
+            gid: 101,
+            repositories: &["envoyproxy/envoy", "envoyproxy/envoy-*"],
+        }),
+        ships: &["/etc/envoy"],
+        writes_shipped: &[],
+    },
+    // elastic/dockerfiles: USER 1000:0; the keystore is created in config/ at start; 8.x serves HTTPS with auth, so only TCP checks.
+    KnownImage {
+        name: "Elasticsearch",
+        repositories: &[
+            "elasticsearch/elasticsearch",
+            "elasticsearch",
+            "*/elasticsearch",
+        ],
+        port: Some(9200),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &[
+            "/usr/share/elasticsearch/data",
+            "/usr/share/elasticsearch/logs",
+        ],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 1000,
+            gid: 1000,
+            repositories: &["*elasticsearch/elasticsearch", "elasticsearch"],
+        }),
+        ships: &[
+            "/usr/share/elasticsearch/config",
+            "/usr/share/elasticsearch/plugins",
+        ],
+        writes_shipped: &["/usr/share/elasticsearch/config"],
+    },
+    // opensearch-build: USER 1000; the security plugin writes into config/ at start.
+    KnownImage {
+        name: "OpenSearch",
+        repositories: &["opensearchproject/opensearch", "*/opensearch"],
+        port: Some(9200),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &["/usr/share/opensearch/data", "/usr/share/opensearch/logs"],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 1000,
+            gid: 1000,
+            repositories: &["opensearchproject/opensearch"],
+        }),
+        ships: &[
+            "/usr/share/opensearch/config",
+            "/usr/share/opensearch/plugins",
+        ],
+        writes_shipped: &["/usr/share/opensearch/config"],
+    },
+    // apache/kafka docker/: USER appuser (1000); the run script writes server.properties into config/.
+    KnownImage {
+        name: "Kafka",
+        repositories: &["apache/kafka", "apache/kafka-native"],
+        port: Some(9092),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &[
+            "/var/lib/kafka/data",
+            "/mnt/shared/config",
+            "/opt/kafka/logs",
+        ],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 1000,
+            gid: 1000,
+            repositories: &["apache/kafka", "apache/kafka-native"],
+        }),
+        ships: &["/opt/kafka/config", "/etc/kafka/docker"],
+        writes_shipped: &["/opt/kafka/config"],
+    },
+    // docker-library/zookeeper: user zookeeper (1000); the entrypoint writes zoo.cfg into /conf.
+    KnownImage {
+        name: "ZooKeeper",
+        repositories: &["zookeeper"],
+        port: Some(2181),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &["/data", "/datalog", "/logs"],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 1000,
+            gid: 1000,
+            repositories: &["zookeeper"],
+        }),
+        ships: &["/conf"],
+        writes_shipped: &["/conf"],
+    },
+    // docker-library/rabbitmq: user rabbitmq (999); the Erlang cookie lives in /var/lib/rabbitmq.
+    KnownImage {
+        name: "RabbitMQ",
+        repositories: &["rabbitmq"],
+        port: Some(5672),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &["/var/lib/rabbitmq", "/var/log/rabbitmq"],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 999,
+            gid: 999,
+            repositories: &["rabbitmq"],
+        }),
+        ships: &["/etc/rabbitmq"],
+        writes_shipped: &[],
+    },
+    // docker-library/mongo: user mongodb (999).
+    KnownImage {
+        name: "MongoDB",
+        repositories: &["mongo"],
+        port: Some(27017),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &["/data/db", "/data/configdb"],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 999,
+            gid: 999,
+            repositories: &["mongo"],
+        }),
+        ships: &[],
+        writes_shipped: &[],
+    },
+    // docker-library/mysql: user mysql (999); the socket and pid file live in /var/run/mysqld.
+    KnownImage {
+        name: "MySQL",
+        repositories: &["mysql"],
+        port: Some(3306),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &["/var/lib/mysql", "/var/run/mysqld", "/var/lib/mysql-files"],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 999,
+            gid: 999,
+            repositories: &["mysql"],
+        }),
+        ships: &["/etc/mysql"],
+        writes_shipped: &[],
+    },
+    // docker-library/mariadb: user mysql (999); the socket lives in /run/mysqld.
+    KnownImage {
+        name: "MariaDB",
+        repositories: &["mariadb"],
+        port: Some(3306),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &["/var/lib/mysql", "/run/mysqld"],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 999,
+            gid: 999,
+            repositories: &["mariadb"],
+        }),
+        ships: &["/etc/mysql"],
+        writes_shipped: &[],
+    },
+    // jaegertracing/jaeger: USER 10001; in-memory storage by default.
+    KnownImage {
+        name: "Jaeger",
+        repositories: &[
+            "jaegertracing/all-in-one",
+            "jaegertracing/jaeger",
+            "jaegertracing/jaeger-*",
+        ],
+        port: Some(16686),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &[],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 10001,
+            gid: 10001,
+            repositories: &[
+                "jaegertracing/all-in-one",
+                "jaegertracing/jaeger",
+                "jaegertracing/jaeger-*",
+            ],
+        }),
+        ships: &[],
+        writes_shipped: &[],
+    },
+    // opentelemetry-collector-releases: USER 10001; config shipped in /etc/otelcol*.
+    KnownImage {
+        name: "OpenTelemetry Collector",
+        repositories: &[
+            "otel/opentelemetry-collector",
+            "otel/opentelemetry-collector-*",
+        ],
+        port: Some(4317),
+        readiness: &[],
+        liveness: &[],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &[],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 10001,
+            gid: 10001,
+            repositories: &[
+                "otel/opentelemetry-collector",
+                "otel/opentelemetry-collector-*",
+            ],
+        }),
+        ships: &["/etc/otelcol", "/etc/otelcol-contrib"],
+        writes_shipped: &[],
+    },
+    // prometheus/prometheus Dockerfile: USER nobody (65534), TSDB in /prometheus.
+    KnownImage {
+        name: "Prometheus",
+        repositories: &["prometheus/prometheus", "*/prometheus/prometheus"],
+        port: Some(9090),
+        readiness: &[Check::Http("/-/ready")],
+        liveness: &[Check::Http("/-/healthy")],
+        startup_seconds: None,
+        timeout_seconds: None,
+        writable_paths: &["/prometheus"],
+        hardening_note: None,
+        data_dir: None,
+        user: Some(ImageUser {
+            uid: 65534,
+            gid: 65534,
+            repositories: &["prometheus/prometheus", "*/prometheus/prometheus"],
+        }),
+        ships: &["/etc/prometheus", "/usr/share/prometheus"],
+        writes_shipped: &[],
+    },
+    // valkey-container: runs as any non-root UID once /data is writable, as Redis.
+    KnownImage {
+        name: "Valkey",
+        repositories: &["valkey/valkey", "*/valkey"],
+        port: Some(6379),
+        readiness: &[Check::Exec(&[
+            "valkey-cli",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "{port}",
+            "ping",
+        ])],
+        liveness: &[Check::Tcp],
+        startup_seconds: None,
+        timeout_seconds: Some(5),
+        writable_paths: &["/data"],
+        hardening_note: None,
+        data_dir: None,
+        user: None,
+        ships: &[],
+        writes_shipped: &[],
     },
 ];
 
@@ -258,8 +636,9 @@ mod tests {
 
     #[test]
     fn every_image_has_distinct_readiness_and_liveness() {
-        for k in KNOWN_IMAGES {
-            assert!(!k.readiness.is_empty(), "{}", k.name);
+        // Entries without checks get the TCP checks any image gets (health endpoints that
+        // need TLS, auth or an undeclared admin port are not guessed).
+        for k in KNOWN_IMAGES.iter().filter(|k| !k.readiness.is_empty()) {
             assert!(
                 k.liveness.iter().any(|l| !k.readiness.contains(l)),
                 "{}",

@@ -41,6 +41,9 @@ pub struct Inventory {
     pub pdbs: PdbIndex,
     /// ServiceAccounts: the bindings naming each and its own token setting.
     pub service_accounts: crate::service_accounts::ServiceAccounts,
+    /// (namespace, name) of PersistentVolumeClaims only one node can mount (no
+    /// `ReadWriteMany` / `ReadOnlyMany` access mode): a workload sharing one stays single.
+    pub single_node_claims: HashSet<(String, String)>,
 }
 
 impl Inventory {
@@ -71,6 +74,23 @@ impl Inventory {
                     }
                 }
                 Some("PodDisruptionBudget") => inv.pdbs.add(item, ns),
+                Some("PersistentVolumeClaim") => {
+                    let modes: Vec<&str> = item["spec"]["accessModes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    if !modes.is_empty()
+                        && !modes
+                            .iter()
+                            .any(|m| *m == "ReadWriteMany" || *m == "ReadOnlyMany")
+                    {
+                        let name = item["metadata"]["name"].as_str().unwrap_or_default();
+                        inv.single_node_claims
+                            .insert((ns.to_string(), name.to_string()));
+                    }
+                }
                 _ => {}
             }
         }

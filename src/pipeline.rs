@@ -457,7 +457,7 @@ fn check_results(changed: &[ChangedResource]) -> Vec<FnResult> {
             ));
             continue;
         }
-        for ch in &c.changes {
+        for ch in c.changes.iter().filter(|ch| !api_server_defaulted(ch)) {
             out.push(
                 with_ref(
                     FnResult::error(format!(
@@ -472,6 +472,23 @@ fn check_results(changed: &[ChangedResource]) -> Vec<FnResult> {
         }
     }
     out
+}
+
+/// A probe timing the API server fills in when the manifest leaves it out (periodSeconds 10,
+/// timeoutSeconds 1, successThreshold 1, failureThreshold 3): a probe without it is complete,
+/// so check mode does not call it missing (apply mode still writes the class's value).
+fn api_server_defaulted(ch: &defaults::Change) -> bool {
+    const DEFAULTED: [&str; 4] = [
+        "periodSeconds",
+        "timeoutSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ];
+    let mut parts = ch.path.rsplitn(3, '.');
+    let (Some(field), Some(probe)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    ch.default == DefaultKind::Probes && probe.ends_with("Probe") && DEFAULTED.contains(&field)
 }
 
 /// Errors first, then warnings, then infos; stable within a severity.

@@ -130,10 +130,46 @@ pub fn pod_spec<'a>(item: &'a Value, kind: &WorkloadKind) -> Option<&'a Value> {
         .filter(|s| s.is_object())
 }
 
+/// The pod spec of a workload, for writing. `null` fields are dropped first: Helm renders an
+/// empty list as `volumes: null` and the API server reads `null` as unset, so every default
+/// sees (and writes) a list it can extend instead of a value it must not overwrite. Without
+/// this a container could get a mount for a volume the pod never got.
 pub fn pod_spec_mut<'a>(item: &'a mut Value, kind: &WorkloadKind) -> Option<&'a mut Value> {
-    pod_template_mut(item, kind)?
+    let spec = pod_template_mut(item, kind)?
         .get_mut("spec")
-        .filter(|s| s.is_object())
+        .filter(|s| s.is_object())?;
+    drop_nulls(spec);
+    Some(spec)
+}
+
+/// Removes `null` fields of a pod spec, its securityContext, and each container with its
+/// securityContext and capabilities (idempotent: a second call finds none).
+fn drop_nulls(spec: &mut Value) {
+    fn retain(v: &mut Value) {
+        if let Some(m) = v.as_object_mut() {
+            m.retain(|_, x| !x.is_null());
+        }
+    }
+    retain(spec);
+    if let Some(sc) = spec.get_mut("securityContext") {
+        retain(sc);
+    }
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            retain(c);
+            if let Some(sc) = c.get_mut("securityContext") {
+                retain(sc);
+                if let Some(caps) = sc.get_mut("capabilities") {
+                    retain(caps);
+                }
+            }
+        }
+    }
 }
 
 /// The labels of the pods a workload creates.
@@ -254,6 +290,19 @@ mod tests {
         assert!(k.runs_to_completion());
         assert!(pod_spec(&cj, &k).is_some());
         assert_eq!(k.pod_spec_path(), "spec.jobTemplate.spec.template.spec");
+    }
+
+    #[test]
+    fn nulls_are_dropped_for_writing() {
+        let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {
+            "volumes": null, "securityContext": null,
+            "containers": [{"name": "a", "env": null, "securityContext": {"capabilities": null, "runAsUser": 5}}]}}}});
+        let k = kind_of(&d, &[]).unwrap();
+        let spec = pod_spec_mut(&mut d, &k).unwrap();
+        assert_eq!(
+            *spec,
+            json!({"containers": [{"name": "a", "securityContext": {"runAsUser": 5}}]})
+        );
     }
 
     #[test]

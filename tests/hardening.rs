@@ -236,7 +236,6 @@ fn token(item: &Value) -> Value {
 // Item 1: tokens
 
 #[test]
-#[ignore = "issue 15 item 1: a ServiceAccount bound by a (Cluster)RoleBinding in the input still loses its token"]
 fn bound_service_accounts_keep_their_token() {
     let (items, results) = apply(&fixture("cert-operator.yaml"), &prod());
     for (deploy, sa, binding) in [
@@ -290,7 +289,6 @@ fn unbound_workload_loses_the_token() {
 }
 
 #[test]
-#[ignore = "issue 15 item 1: a ServiceAccount's own automountServiceAccountToken: true is overridden on the pod"]
 fn service_account_asking_for_the_token_keeps_it() {
     let (items, results) = apply(&fixture("unbound.yaml"), &prod());
     assert_ne!(token(find(&items, "Deployment", "shop-sync")), json!(false));
@@ -310,7 +308,6 @@ fn service_account_asking_for_the_token_keeps_it() {
 // Item 2: null is empty
 
 #[test]
-#[ignore = "issue 15 item 2: `volumes: null` gets a tmp mount without the volume; null securityContext/capabilities are not hardened"]
 fn helm_nulls_are_read_as_empty() {
     let input = fixture("helm-nulls.yaml");
     let (items, _) = apply(&input, &prod());
@@ -456,7 +453,6 @@ fn no_pod_mounts_a_missing_volume_in_goldens_and_examples() {
 
 /// The same property over this module's fixtures, in prod and dev.
 #[test]
-#[ignore = "issue 15 item 2: helm-nulls.yaml gets `tmp` mounts without the volume"]
 fn no_pod_mounts_a_missing_volume_in_fixtures() {
     let mut problems = Vec::new();
     let mut files = Vec::new();
@@ -492,7 +488,6 @@ fn assert_no_blocking_pdb(items: &[Value], w: &Value) {
 }
 
 #[test]
-#[ignore = "issue 15 item 3+4: Prometheus (component server, replicas 1, Recreate, RWO claim) gets an HPA and loses replicas"]
 fn prometheus_singleton_keeps_its_replica_and_gets_no_hpa() {
     let (items, results) = apply(&fixture("prometheus.yaml"), &prod());
     let d = find(&items, "Deployment", "prometheus-server");
@@ -512,7 +507,6 @@ fn prometheus_singleton_keeps_its_replica_and_gets_no_hpa() {
 }
 
 #[test]
-#[ignore = "issue 15 item 3+4: *-backend names are classed backend; their user replicas are removed for a generated HPA"]
 fn backend_named_deployments_keep_their_replicas() {
     let (items, results) = apply(&fixture("backends.yaml"), &prod());
     for (name, n) in [("tls-backend", 1), ("web-backend", 2)] {
@@ -544,7 +538,6 @@ fn annotated_backends() -> Vec<Value> {
 }
 
 #[test]
-#[ignore = "issue 15 item 3: a written spec.replicas is removed for the backend class's generated HPA"]
 fn user_replicas_win_over_a_class_hpa() {
     let (items, results) = apply(&annotated_backends(), &prod());
     let d = find(&items, "Deployment", "web-backend");
@@ -569,7 +562,6 @@ fn user_replicas_win_over_a_class_hpa() {
 }
 
 #[test]
-#[ignore = "issue 15 item 3: enforce: [autoscaling] over a written spec.replicas gives no warning"]
 fn enforced_autoscaling_over_user_replicas_warns() {
     let (items, results) = apply(
         &annotated_backends(),
@@ -592,7 +584,6 @@ fn enforced_autoscaling_over_user_replicas_warns() {
 // Item 4: classes without greed
 
 #[test]
-#[ignore = "issue 15 item 4: the DaemonSet datadog-agent is classed mcp-agent and gets httpGet /health"]
 fn node_agent_gets_no_mcp_agent_probe() {
     let (items, results) = apply(&fixture("agent-storage.yaml"), &prod());
     let ds = find(&items, "DaemonSet", "datadog-agent");
@@ -610,7 +601,6 @@ fn node_agent_gets_no_mcp_agent_probe() {
 }
 
 #[test]
-#[ignore = "issue 15 item 4: component storage is classed minio and gets MinIO's fixed sizes"]
 fn storage_component_is_not_minio() {
     let (items, results) = apply(&fixture("agent-storage.yaml"), &prod());
     let sts = find(&items, "StatefulSet", "blobs-volume");
@@ -625,7 +615,6 @@ fn storage_component_is_not_minio() {
 }
 
 #[test]
-#[ignore = "issue 15 item 4: the shipped profile matches *-backend, *-agent, *-llm-agent, *-frontend and component server/storage/agent"]
 fn shipped_profile_matches_only_exact_components_and_images() {
     let r = util::run(&["profile"], "").expect_code(0);
     let profile = util::yaml(&r.stdout);
@@ -649,7 +638,6 @@ fn shipped_profile_matches_only_exact_components_and_images() {
 /// The AI Interviewer tree names its own workloads: after the move its settings carry the
 /// classes' `match` (the stack goldens staying identical is tests/stacks.rs's check).
 #[test]
-#[ignore = "issue 15 item 4: the AI Interviewer's name matches still live in the shipped profile"]
 fn ai_interviewer_matches_live_in_its_settings() {
     let path = util::root().join("functions/settings/base/apply-defaults.yaml");
     let settings = util::yaml(&std::fs::read_to_string(&path).expect("settings"));
@@ -668,7 +656,6 @@ fn ai_interviewer_matches_live_in_its_settings() {
 }
 
 #[test]
-#[ignore = "issue 15 item 4: `classes: {minio: null}` is refused (invalid type: null, expected struct ClassSpec)"]
 fn null_removes_a_whole_class() {
     let minio = json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "blobs", "namespace": "s"},
@@ -798,7 +785,6 @@ fn effective(item: &Value, c: &Value, field: &str) -> Value {
 }
 
 #[test]
-#[ignore = "issue 15 item 5: the known-image table lacks httpd, envoy, Elasticsearch/OpenSearch, Kafka, ZooKeeper, RabbitMQ, MongoDB, MySQL/MariaDB, Jaeger, the OpenTelemetry collector, Prometheus and Valkey, and users"]
 fn known_images_get_their_paths_and_user() {
     let (items, results) = apply(&known_image_workloads(), &prod());
     let mut problems = Vec::new();
@@ -844,7 +830,6 @@ fn known_images_get_their_paths_and_user() {
 }
 
 #[test]
-#[ignore = "issue 15 item 5: an emptyDir is mounted over OpenResty's logs/ (its stdout/stderr links)"]
 fn never_an_emptydir_over_shipped_files() {
     let (items, _) = apply(&known_image_workloads(), &prod());
     let mut problems = Vec::new();
@@ -864,7 +849,6 @@ fn never_an_emptydir_over_shipped_files() {
 }
 
 #[test]
-#[ignore = "issue 15 item 5: an unknown image gets a read-only root with no result naming its writable paths and the opt-out"]
 fn unknown_image_keeps_read_only_root_with_a_warning() {
     let (items, results) = apply(&fixture("unbound.yaml"), &prod());
     let d = find(&items, "Deployment", "shop-cart");
@@ -887,7 +871,6 @@ fn unknown_image_keeps_read_only_root_with_a_warning() {
 // Item 6: low ports as non-root
 
 #[test]
-#[ignore = "issue 15 item 6: a container on port 80 gets only a warning, not the ip_unprivileged_port_start sysctl"]
 fn low_ports_run_non_root_with_the_sysctl() {
     let workloads: Vec<Value> = known_image_workloads()
         .into_iter()
@@ -928,7 +911,6 @@ fn low_ports_run_non_root_with_the_sysctl() {
 // Item 7: check mode without noise
 
 #[test]
-#[ignore = "issue 15 item 7: check mode reports probe fields the API server defaults as missing"]
 fn check_mode_ignores_api_server_defaulted_probe_fields() {
     let input = util::resource_list(&fixture("check-mode.yaml"), Some(&prod()));
     let r = util::run(&["check"], &input);

@@ -221,7 +221,13 @@ fn no_port_and_no_known_image_warns() {
 
 fn stacks_config() -> Value {
     // The shipped frontend class has no health path; a web frontend answers on `/`.
-    config(json!({"environment": "prod", "classes": {"frontend": {"probes": {"path": "/"}}}}))
+    // The AI Interviewer's own name matches live in its settings, not the shipped profile
+    // (issue 15), so the tree's config names its workloads here too.
+    config(json!({"environment": "prod", "classes": {
+        "frontend": {"probes": {"path": "/"}},
+        "backend": {"match": {"names": ["ai-interviewer-backend"]}},
+        "mcp-agent": {"match": {"names": ["ai-interviewer-pdf-extractor-agent"]}},
+        "llm-agent": {"match": {"names": ["ai-interviewer-claude-llm-agent"]}}}}))
 }
 
 fn stacks_output() -> (Vec<Value>, Vec<Value>, Vec<Value>) {

@@ -171,8 +171,12 @@ fn backend_prod_gets_the_plans_hpa_pdb_and_spreading() {
 #[test]
 fn prod_removes_a_written_count_with_an_info() {
     let (_, rl) = apply(
+        // Issue 15: a written count wins over the class's HPA unless enforce names autoscaling.
         &[with_spec(backend(), "replicas", json!(3))],
-        &fc("prod", json!({"results": {"perField": true}})),
+        &fc(
+            "prod",
+            json!({"results": {"perField": true}, "enforce": ["autoscaling"]}),
+        ),
     );
     assert!(
         find(&rl, "Deployment", "backend").expect("backend")["spec"]
@@ -422,7 +426,11 @@ fn check_mode_reports_and_changes_nothing() {
     let input = [with_spec(backend(), "replicas", json!(3))];
     let r = run(
         &["check"],
-        &resource_list(&input, Some(&fc("prod", json!({})))),
+        // Issue 15: the written count is removed only when enforce names autoscaling.
+        &resource_list(
+            &input,
+            Some(&fc("prod", json!({"enforce": ["autoscaling"]}))),
+        ),
     )
     .expect_code(1);
     let rl = yaml(&r.stdout);

@@ -263,6 +263,7 @@ const MAX_SCHEMA_PROBLEMS: usize = 32;
 /// the document read again.
 fn schema_problems(fc: &Value) -> Result<(), Vec<ConfigProblem>> {
     let mut doc = fc.clone();
+    drop_removals(&mut doc);
     let mut problems = Vec::new();
     while problems.len() < MAX_SCHEMA_PROBLEMS {
         let Err(e) = serde_path_to_error::deserialize::<_, ApplyDefaults>(doc.clone()) else {
@@ -282,6 +283,21 @@ fn schema_problems(fc: &Value) -> Result<(), Vec<ConfigProblem>> {
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+/// Removes the `null` entries of the maps whose values are whole objects (`classes`,
+/// `environments`): in a merge patch (RFC 7396) `classes: {minio: null}` removes the shipped
+/// class, so it is valid input, though `null` is no class.
+fn drop_removals(doc: &mut Value) {
+    for key in ["classes", "environments"] {
+        if let Some(m) = doc
+            .get_mut("spec")
+            .and_then(|s| s.get_mut(key))
+            .and_then(Value::as_object_mut)
+        {
+            m.retain(|_, v| !v.is_null());
+        }
     }
 }
 

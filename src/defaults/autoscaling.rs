@@ -33,11 +33,25 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
                     "the class asks for an HPA, but the {KIND} named {name} in the input scales something else; \
                      no HPA generated (rename one of them)"
                 ));
+            } else if ctx.class.env.autoscaling.is_some() {
+                if let Some(why) = replicas::hpa_blocker(ctx, item) {
+                    out.results.push(FnResult::info(format!(
+                        "no {KIND} generated although the class asks for autoscaling: {why}"
+                    )));
+                }
             }
             return;
         }
         Autoscaler::User { name, .. } => format!("the user's {KIND}/{name}"),
         Autoscaler::Generated(settings) => {
+            if let Some(n) = replicas::written_replicas(ctx, item).filter(|n| *n != 0) {
+                out.warn(format!(
+                    "spec.replicas is {n} as written, but enforce names autoscaling: the generated {KIND} \
+                     scales between {} and {} replicas and spec.replicas is removed; drop autoscaling from \
+                     enforce to keep the count",
+                    settings.min_replicas, settings.max_replicas
+                ));
+            }
             warn_missing_requests(ctx, item, settings, out);
             out.generated.push(build(item, ctx, settings));
             format!("{KIND}/{name}")
@@ -172,7 +186,8 @@ mod tests {
 
     #[test]
     fn prod_backend_gets_the_plans_hpa_and_loses_its_count() {
-        let c = config("prod", &[]);
+        // Issue 15: a written count is removed only when enforce names autoscaling.
+        let c = config("prod", &[DefaultKind::Autoscaling]);
         let mut d = deployment("b", json!({"replicas": 3}));
         let out = run(&c, "backend", &mut d, &[], None, apply);
         assert!(d["spec"].get("replicas").is_none());
@@ -249,7 +264,7 @@ mod tests {
 
     #[test]
     fn scaled_to_zero_stays_at_zero() {
-        let c = config("prod", &[]);
+        let c = config("prod", &[DefaultKind::Autoscaling]);
         let mut d = deployment("b", json!({"replicas": 0}));
         let out = run(&c, "backend", &mut d, &[], None, apply);
         assert_eq!(d["spec"]["replicas"], 0);

@@ -23,6 +23,20 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
         return;
     };
     let dotted = path.join(".");
+    if wanted > 1 && workload::get_path(item, path).is_none_or(Value::is_null) {
+        if let Some(why) = singleton(ctx, item) {
+            // A second pod would wait forever for the claim, or Recreate says the program
+            // cannot run twice: one pod is what the manifest asks for.
+            out.results.push(info(
+                ctx,
+                &format!("{dotted} not set to {wanted}: {why}, so the workload runs 1 pod"),
+                &format!(
+                    "{dotted} would not be set to {wanted}: {why}, so the workload runs 1 pod"
+                ),
+            ));
+            return;
+        }
+    }
     let current = workload::get_path(item, path);
     match current {
         // A null count is an unset one (the API server treats it so).
@@ -89,10 +103,58 @@ pub(super) fn autoscaler<'a>(ctx: &WorkloadCtx<'a>, item: &Value) -> Autoscaler<
         };
     }
     match &ctx.class.env.autoscaling {
-        Some(s) if ctx.wants(DefaultKind::Autoscaling) && !hpa_name_taken(ctx, item) => {
+        Some(s)
+            if ctx.wants(DefaultKind::Autoscaling)
+                && !hpa_name_taken(ctx, item)
+                && hpa_blocker(ctx, item).is_none() =>
+        {
             Autoscaler::Generated(s)
         }
         _ => Autoscaler::None,
+    }
+}
+
+/// Why a workload runs one pod by design: `strategy: Recreate` (the program must not run
+/// twice, usually over one volume) or a claim in the input that only one node can mount.
+pub(super) fn singleton(ctx: &WorkloadCtx, item: &Value) -> Option<String> {
+    if item["spec"]["strategy"]["type"] == "Recreate" {
+        return Some("it uses strategy Recreate".into());
+    }
+    let (ns, _) = identity(item);
+    let spec = workload::pod_spec(item, ctx.kind)?;
+    spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+        .find(|c| {
+            ctx.inventory
+                .single_node_claims
+                .contains(&(ns.to_string(), c.to_string()))
+        })
+        .map(|c| format!("it mounts the ReadWriteOnce claim {c}"))
+}
+
+/// The count the user wrote in the manifest, if any. Read before the replicas default runs
+/// (which leaves the field alone whenever an HPA is generated), so it is the user's.
+pub(super) fn written_replicas(ctx: &WorkloadCtx, item: &Value) -> Option<i64> {
+    scalable(ctx)
+        .and_then(|p| workload::get_path(item, p))
+        .and_then(Value::as_i64)
+}
+
+/// What keeps the class's generated HPA off this workload: a singleton signal always, a
+/// written replica count unless `enforce` names autoscaling.
+pub(super) fn hpa_blocker(ctx: &WorkloadCtx, item: &Value) -> Option<String> {
+    if let Some(why) = singleton(ctx, item) {
+        return Some(format!("{why}, so it runs one pod by design"));
+    }
+    match written_replicas(ctx, item) {
+        Some(n) if !ctx.enforces(DefaultKind::Autoscaling) => Some(format!(
+            "spec.replicas is {n} as written and the user's count wins (remove spec.replicas, or set \
+             enforce: [autoscaling], to get one)"
+        )),
+        _ => None,
     }
 }
 
@@ -304,7 +366,8 @@ mod tests {
 
     #[test]
     fn min_pods_follows_the_autoscaler() {
-        let prod = config("prod", &[]);
+        // Under enforce the HPA takes over the written count; without it the count wins.
+        let prod = config("prod", &[DefaultKind::Autoscaling]);
         let d = deployment("b", json!({"replicas": 1}));
         let inventory = Inventory::build(std::slice::from_ref(&d));
         let kind = crate::workload::kind_of(&d, &[]).unwrap();

@@ -45,10 +45,18 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
     } else {
         Vec::new()
     };
+    let namespace = item["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let Some(spec) = workload::pod_spec_mut(item, kind) else {
         return;
     };
+    let keeps_token = token_keeper(ctx, &namespace, spec);
+    let image_user = image_user(ctx, spec);
     let h = Hardening {
+        keeps_token,
+        image_user,
         settings: &ctx.class.spec.security,
         enforce: ctx.enforces(D),
         base: kind.pod_spec_path(),
@@ -58,7 +66,62 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
     h.harden(spec, &claims, out);
 }
 
+/// Why the pod keeps its ServiceAccount token, if it does: the class says it talks to the API,
+/// a binding in the input grants its account a role, or the account asks for the token itself.
+/// A token taken from an API client stops it (cert-manager's controllers, operators).
+fn token_keeper(ctx: &WorkloadCtx, namespace: &str, spec: &Value) -> Option<String> {
+    if ctx
+        .class
+        .spec
+        .security
+        .needs_kubernetes_api
+        .unwrap_or(false)
+    {
+        return Some(format!(
+            "class {} sets security.needsKubernetesApi",
+            ctx.class.name
+        ));
+    }
+    let name = crate::service_accounts::account_name(spec);
+    let account = ctx.inventory.service_accounts.account(namespace, name);
+    if !account.bindings.is_empty() {
+        let bindings: Vec<String> = account.bindings.iter().map(|b| b.display()).collect();
+        return Some(format!(
+            "ServiceAccount {name} is bound by {}, so the pod calls the API server",
+            bindings.join(", ")
+        ));
+    }
+    if account.automount == Some(true) {
+        return Some(format!(
+            "ServiceAccount {name} sets automountServiceAccountToken: true itself"
+        ));
+    }
+    None
+}
+
+/// The user the pod's first known image is built for, when the class sets no IDs and that
+/// container none of its own: files the image ships and writes belong to that user, so any
+/// other UID fails where the image's own docs and Bitnami's presets run it fine.
+fn image_user(ctx: &WorkloadCtx, spec: &Value) -> Option<images::ImageUser> {
+    if ctx.class.spec.security.run_as_user.is_some() {
+        return None;
+    }
+    let mut list = workload::containers(spec);
+    // App containers first: the pod is theirs, init containers prepare it.
+    list.sort_by_key(|(role, _, _)| *role != ContainerRole::App);
+    list.into_iter()
+        .filter(|(_, _, c)| ctx.wants_container(D, c) && int(c, "runAsUser").is_none())
+        .find_map(|(_, _, c)| {
+            let image = c.get("image")?.as_str()?;
+            images::lookup(image)?.user_for(image)
+        })
+}
+
 struct Hardening<'a> {
+    /// The rule that keeps the ServiceAccount token, when one does.
+    keeps_token: Option<String>,
+    /// The user a known image is built for, used for the pod's IDs the class leaves unset.
+    image_user: Option<images::ImageUser>,
     settings: &'a SecuritySettings,
     enforce: bool,
     /// Dotted path of the pod spec.
@@ -163,11 +226,19 @@ impl Hardening<'_> {
         v.unwrap_or(DEFAULT_ID)
     }
 
+    fn uid(&self) -> i64 {
+        self.id(self.settings.run_as_user.or(self.image_user.map(|u| u.uid)))
+    }
+
+    fn gid(&self, v: Option<i64>) -> i64 {
+        self.id(v.or(self.image_user.map(|u| u.gid)))
+    }
+
     fn harden(&self, spec: &mut Value, claims: &[String], out: &mut Outcome) {
         // Under enforce the pod user is about to become ours: decide runAsNonRoot from that,
         // or a second run would add it (not idempotent).
         let pod_user = if self.enforce {
-            Some(self.id(self.settings.run_as_user))
+            Some(self.uid())
         } else {
             int(spec, "runAsUser")
         };
@@ -183,9 +254,9 @@ impl Hardening<'_> {
 
         let pod_sc = PodSecurityContext {
             run_as_non_root: (!any_root).then_some(true),
-            run_as_user: Some(self.id(self.settings.run_as_user)),
-            run_as_group: Some(self.id(self.settings.run_as_group)),
-            fs_group: Some(self.id(self.settings.fs_group)),
+            run_as_user: Some(self.uid()),
+            run_as_group: Some(self.gid(self.settings.run_as_group)),
+            fs_group: Some(self.gid(self.settings.fs_group)),
             seccomp_profile: Some(SeccompProfile {
                 type_: "RuntimeDefault".into(),
                 localhost_profile: None,
@@ -208,11 +279,21 @@ impl Hardening<'_> {
             out,
         );
 
-        if !self.settings.needs_kubernetes_api.unwrap_or(false) {
-            let key = "automountServiceAccountToken";
-            if !obj.contains_key(key) || (self.enforce && obj[key] != Value::Bool(false)) {
-                obj.insert(key.into(), Value::Bool(false));
-                out.set(D, format!("{}.{key}", self.base), Value::Bool(false));
+        let key = "automountServiceAccountToken";
+        match &self.keeps_token {
+            // Kept even under enforce: the token is how this pod reaches the API server.
+            Some(why) => out.results.push(crate::krm::FnResult::info(format!(
+                "{}.{key} left as it is (the token stays mounted): {why}; set it to false yourself if the \
+                 program never calls the Kubernetes API",
+                self.base
+            ))),
+            None => {
+                // A null is an unset field (the API server treats it so).
+                let unset = obj.get(key).is_none_or(Value::is_null);
+                if unset || (self.enforce && obj[key] != Value::Bool(false)) {
+                    obj.insert(key.into(), Value::Bool(false));
+                    out.set(D, format!("{}.{key}", self.base), Value::Bool(false));
+                }
             }
         }
 
@@ -228,6 +309,10 @@ impl Hardening<'_> {
             .filter_map(|v| v["name"].as_str().map(str::to_string))
             .chain(claims.iter().cloned())
             .collect();
+        // A pod on the host's network shares the host's sysctls: none may be set for it.
+        let host_network = obj.get("hostNetwork") == Some(&Value::Bool(true));
+        // The lowest port below 1024 a non-root container listens on.
+        let mut lowest_port: Option<i64> = None;
         // Paths given an emptyDir in this run, shared by the containers that need them.
         let mut added: HashMap<String, String> = HashMap::new();
         let mut new_volumes: Vec<Value> = Vec::new();
@@ -238,6 +323,7 @@ impl Hardening<'_> {
             }
             let root = int(c, "runAsUser").or(effective_user) == Some(0);
             let cpath = (self.container_path)(role, c);
+            let ro_as_written = c["securityContext"].get("readOnlyRootFilesystem").is_some();
             self.harden_container(c, root, &cpath, out);
             let user = int(c, "runAsUser").or(effective_user);
             // A command override runs another program from the image (pg_dump in a backup
@@ -258,14 +344,22 @@ impl Hardening<'_> {
                     &mut new_volumes,
                     out,
                 );
+                self.warn_read_only(c, known, ro_as_written, &cpath, out);
             }
             if !root {
                 if let Some(k) = known {
                     self.data_dir(c, k, user, &cpath, out);
                 }
-                self.check_non_root_fit(c, known, &cpath, out);
+                let low = low_ports(c, known);
+                if let (Some(p), false) = (low.iter().min(), host_network) {
+                    lowest_port = Some(lowest_port.map_or(*p, |l: i64| l.min(*p)));
+                }
+                self.check_non_root_fit(c, known, !host_network && !low.is_empty(), &cpath, out);
             }
         });
+        if let Some(port) = lowest_port {
+            self.unprivileged_ports(spec, port, out);
+        }
         if let (false, Some(obj)) = (new_volumes.is_empty(), spec.as_object_mut()) {
             let list = obj
                 .entry("volumes")
@@ -287,8 +381,16 @@ impl Hardening<'_> {
 
     /// Warns about pod-level values that fail the restricted profile or the UID checks.
     fn check_pod(&self, sc: &Value, any_root: bool, path: &str, out: &mut Outcome) {
+        let chosen = [
+            ("runAsUser", self.uid()),
+            ("runAsGroup", self.gid(self.settings.run_as_group)),
+        ];
         for (field, what) in [("runAsUser", "UID"), ("runAsGroup", "GID")] {
             if let Some(id) = sc.get(field).and_then(Value::as_i64) {
+                // The image's own user, chosen here: the image needs it (not a user's typo).
+                if self.image_user.is_some() && chosen.contains(&(field, id)) {
+                    continue;
+                }
                 if id == 0 {
                     out.warn(format!(
                         "{path}.{field} is 0 (root) as written: fails Pod Security \"restricted\""
@@ -440,6 +542,10 @@ impl Hardening<'_> {
                 .into_iter()
                 .flat_map(|k| k.writable_paths.iter().copied()),
         );
+        // An emptyDir at or above a path the image ships files in would hide them (configs,
+        // content, log links to stdout): such a path is left to the warning instead.
+        let ships: &[&str] = known.map_or(&[], |k| k.ships);
+        paths.retain(|p| !ships.iter().any(|s| covers(p, s)));
         let Some(obj) = c.as_object_mut() else { return };
         let mounts = obj
             .entry("volumeMounts")
@@ -490,6 +596,103 @@ impl Hardening<'_> {
         if mounts.is_empty() {
             obj.remove("volumeMounts");
         }
+    }
+
+    /// Says what a read-only root may stop: paths a known image writes over files it ships
+    /// (no emptyDir fits), or, for an image the table does not know, every path but the ones
+    /// made writable here. The unknown-image warning is given when this run made the root
+    /// read-only (a root the manifest made read-only is the user's own choice).
+    fn warn_read_only(
+        &self,
+        c: &Value,
+        known: Option<&KnownImage>,
+        ro_as_written: bool,
+        cpath: &str,
+        out: &mut Outcome,
+    ) {
+        let mounts: Vec<&str> = c["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["mountPath"].as_str())
+            .collect();
+        let opt_out = format!(
+            "set {cpath}.securityContext.readOnlyRootFilesystem: false, or annotate the workload \
+             {}: security",
+            crate::optout::SKIP
+        );
+        match known {
+            Some(k) => {
+                for p in k.writes_shipped {
+                    if mounts.iter().any(|m| covers(m, p)) {
+                        continue;
+                    }
+                    out.warn(format!(
+                        "{cpath}: {} writes to {p} at start, which holds files the image ships, so no \
+                         emptyDir can go there and readOnlyRootFilesystem: true stops it; mount a volume \
+                         seeded with those files at {p} (an init container can copy them), or {opt_out}",
+                        k.name
+                    ));
+                }
+            }
+            None if !ro_as_written => {
+                let writable: Vec<&str> = mounts.clone();
+                out.warn(format!(
+                    "{cpath}: readOnlyRootFilesystem: true on an image the function does not know ({}); \
+                     only {} {} writable (emptyDir or the manifest's volumes), so a program that writes \
+                     anywhere else fails; add its paths to the class's security.writablePaths or mount \
+                     volumes there, or {opt_out}",
+                    c["image"].as_str().unwrap_or("no image"),
+                    writable.join(", "),
+                    if writable.len() == 1 { "is" } else { "are" }
+                ));
+            }
+            None => {}
+        }
+    }
+
+    /// Lets non-root containers bind the ports below 1024 they listen on: the namespaced sysctl
+    /// `net.ipv4.ip_unprivileged_port_start` (a "safe" sysctl that Pod Security restricted
+    /// allows) set to the lowest such port, instead of NET_BIND_SERVICE or root.
+    fn unprivileged_ports(&self, spec: &mut Value, port: i64, out: &mut Outcome) {
+        const SYSCTL: &str = "net.ipv4.ip_unprivileged_port_start";
+        let path = format!("{}.securityContext.sysctls", self.base);
+        let Some(sc) = spec
+            .get_mut("securityContext")
+            .and_then(Value::as_object_mut)
+        else {
+            return;
+        };
+        let list = sc
+            .entry("sysctls")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        let Some(list) = list.as_array_mut() else {
+            out.warn(format!("{path} is not a list; {SYSCTL} not set"));
+            return;
+        };
+        if let Some(have) = list.iter().find(|s| s["name"] == SYSCTL) {
+            let value = have["value"]
+                .as_str()
+                .and_then(|v| v.trim().parse::<i64>().ok());
+            if value.is_none_or(|v| v > port) {
+                out.warn(format!(
+                    "{path}: {SYSCTL} is {} as written, above port {port} a non-root container listens on; \
+                     kept as written, so the program cannot bind it",
+                    have["value"]
+                ));
+            }
+            return;
+        }
+        let v = name_first(to_map(&k8s_openapi::api::core::v1::Sysctl {
+            name: SYSCTL.into(),
+            value: port.to_string(),
+        }));
+        list.push(v.clone());
+        out.set(D, format!("{path}[name={SYSCTL}]"), v);
+        out.results.push(crate::krm::FnResult::info(format!(
+            "{path}: set {SYSCTL}={port} so the non-root containers can bind port {port} (a safe sysctl Pod \
+             Security \"restricted\" allows; needs Kubernetes 1.22 or later); no NET_BIND_SERVICE or root needed"
+        )));
     }
 
     /// Moves a data directory that is a volume's root into a subdirectory the program can own.
@@ -547,6 +750,7 @@ impl Hardening<'_> {
         &self,
         c: &Value,
         known: Option<&KnownImage>,
+        sysctl_covers: bool,
         cpath: &str,
         out: &mut Outcome,
     ) {
@@ -560,7 +764,9 @@ impl Hardening<'_> {
         let note = known.and_then(|k| k.hardening_note);
         let default_low = known.and_then(|k| k.port).is_some_and(|p| p < 1024)
             && c["ports"].as_array().is_none_or(Vec::is_empty);
-        if !low.is_empty() || default_low {
+        if sysctl_covers {
+            // The pod's net.ipv4.ip_unprivileged_port_start lets a non-root UID bind them.
+        } else if !low.is_empty() || default_low {
             let ports = if low.is_empty() {
                 "a port below 1024 by default".to_string()
             } else {
@@ -597,6 +803,26 @@ impl Hardening<'_> {
     }
 }
 
+/// The ports below 1024 a container listens on: the ones it declares, else the known image's
+/// default port when it declares none.
+fn low_ports(c: &Value, known: Option<&KnownImage>) -> Vec<i64> {
+    let declared: Vec<i64> = c["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["containerPort"].as_i64())
+        .collect();
+    if declared.is_empty() {
+        return known
+            .and_then(|k| k.port)
+            .map(i64::from)
+            .filter(|p| *p < 1024)
+            .into_iter()
+            .collect();
+    }
+    declared.into_iter().filter(|p| *p < 1024).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,6 +836,11 @@ mod tests {
     ) -> Outcome {
         let mut out = Outcome::default();
         let h = Hardening {
+            image_user: None,
+            keeps_token: settings
+                .needs_kubernetes_api
+                .unwrap_or(false)
+                .then(|| "needsKubernetesApi".to_string()),
             settings,
             enforce,
             base: "spec".into(),
@@ -651,7 +882,9 @@ mod tests {
             json!([{"name": "tmp", "mountPath": "/tmp"}])
         );
         assert_eq!(spec["volumes"], json!([{"name": "tmp", "emptyDir": {}}]));
-        assert!(out.results.is_empty(), "{:?}", out.results);
+        // The one thing said: an unknown image under a read-only root may write elsewhere.
+        assert_eq!(out.results.len(), 1, "{:?}", out.results);
+        assert!(out.results[0].message.contains("only /tmp is writable"));
     }
 
     #[test]
@@ -777,10 +1010,15 @@ mod tests {
     fn nginx_on_port_80_and_ollama_under_root_get_warnings() {
         let mut spec = json!({"containers": [{"name": "gw", "image": "openresty/openresty:1.25", "ports": [{"containerPort": 80}]}]});
         let out = run(&mut spec);
+        // Port 80 as non-root: the pod's unprivileged-port sysctl, not a warning.
+        assert_eq!(
+            spec["securityContext"]["sysctls"],
+            json!([{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}])
+        );
         assert!(
             out.results
                 .iter()
-                .any(|r| r.message.contains("port 80") && r.message.contains("listen")),
+                .any(|r| r.message.contains("ip_unprivileged_port_start=80")),
             "{:?}",
             out.results
         );
