@@ -50,7 +50,7 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// `; did you mean `a` / `b`?`, or nothing when there is no candidate.
+/// `; did you mean `a` / `b``, or nothing when there is no candidate.
 pub fn did_you_mean(candidates: &[&str]) -> String {
     if candidates.is_empty() {
         return String::new();
@@ -60,7 +60,7 @@ pub fn did_you_mean(candidates: &[&str]) -> String {
         .take(3)
         .map(|c| format!("`{c}`"))
         .collect();
-    format!("; did you mean {}?", list.join(" / "))
+    format!("; did you mean {}", list.join(" / "))
 }
 
 #[cfg(test)]

@@ -378,8 +378,8 @@ fn a_selector_matching_nothing_warns_and_fails_check_mode() {
     )
     .expect_code(0);
     for want in [
-        "selector kinds entry `deployment` matches no item in the input (ConfigMap key `data.kinds`); did you mean `Deployment`?",
-        "selector namespaces entry `shpo` matches no item in the input (ConfigMap key `data.namespaces`); did you mean `shop`?",
+        "selector kinds entry `deployment` matches no item in the input (ConfigMap key `data.kinds`); did you mean `Deployment`;",
+        "selector namespaces entry `shpo` matches no item in the input (ConfigMap key `data.namespaces`); did you mean `shop`;",
         "severity: warning",
     ] {
         assert!(r.stdout.contains(want), "{want}\n{}", r.stdout);
@@ -407,4 +407,22 @@ fn a_selector_matching_nothing_warns_and_fails_check_mode() {
     )
     .expect_code(0);
     assert!(!r.stdout.contains("matches no item"), "{}", r.stdout);
+}
+
+#[test]
+fn own_group_annotation_typos_and_missing_containers_warn() {
+    let item = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "annotations": {
+            "apply-defaults.dev/skip-container": "istio-proxy",
+            "apply-defaults.dev/skip-containers": "sidecar; web=probez"}},
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}});
+    let r = run(&[], &util::resource_list(&[item], None)).expect_code(0);
+    for want in [
+        "unknown annotation `apply-defaults.dev/skip-container` is ignored; valid annotations: apply-defaults.dev/skip-containers, apply-defaults.dev/skip,",
+        "names container `sidecar`, which the pod does not have; the pod's containers: web",
+        "names unknown default `probez`; did you mean `probes`;",
+        "path: metadata.annotations.apply-defaults.dev/skip-containers",
+    ] {
+        assert!(r.stdout.contains(want), "{want}\n{}", r.stdout);
+    }
 }
