@@ -23,5 +23,6 @@ pub mod quantity;
 pub mod report;
 pub mod run;
 pub mod service_accounts;
+pub mod suggest;
 pub mod unmatched;
 pub mod workload;

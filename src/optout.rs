@@ -18,6 +18,80 @@ use crate::config::DefaultKind;
 pub const SKIP: &str = "apply-defaults.dev/skip";
 pub const SKIP_CONTAINERS: &str = "apply-defaults.dev/skip-containers";
 pub const CLASS: &str = "apply-defaults.dev/class";
+/// The function's own annotation group: a key in it that is none of [`KNOWN`] is a typo.
+pub const GROUP: &str = "apply-defaults.dev/";
+/// Every annotation in [`GROUP`] the function reads or writes.
+pub const KNOWN: [&str; 4] = [SKIP, SKIP_CONTAINERS, CLASS, crate::generated::GENERATED];
+
+/// Problems in the opt-out annotations of one workload, each with the field path of the
+/// annotation the user wrote: `maps` pairs each annotations path (`metadata.annotations`, the
+/// pod template's) with its map; `containers` are the pod's container names. A typo in the
+/// function's own annotations would otherwise be ignored silently (kubectl warns on unknown
+/// fields the same way).
+pub fn problems(maps: &[(String, Option<&Value>)], containers: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (at, ann) in maps {
+        let Some(ann) = ann.and_then(Value::as_object) else {
+            continue;
+        };
+        for key in ann.keys().filter(|k| k.starts_with(GROUP)) {
+            if KNOWN.contains(&key.as_str()) {
+                continue;
+            }
+            let mut valid = crate::suggest::closest(key, KNOWN);
+            let rest: Vec<&str> = KNOWN.into_iter().filter(|k| !valid.contains(k)).collect();
+            valid.extend(rest);
+            out.push((
+                format!("{at}.{key}"),
+                format!(
+                    "unknown annotation `{key}` is ignored; valid annotations: {}",
+                    valid.join(", ")
+                ),
+            ));
+        }
+        for key in [SKIP, SKIP_CONTAINERS] {
+            let Some(v) = ann.get(key).and_then(Value::as_str) else {
+                continue;
+            };
+            let mut one = OptOut::default();
+            if key == SKIP {
+                one.add_defaults(v);
+            } else {
+                one.add_containers(v);
+            }
+            for name in &one.unknown {
+                let names: Vec<&str> = DefaultKind::ALL.iter().map(|d| d.name()).collect();
+                out.push((
+                    format!("{at}.{key}"),
+                    format!(
+                        "`{key}` names unknown default `{name}`{}; known: {}",
+                        crate::suggest::did_you_mean(&crate::suggest::closest(name, names)),
+                        DefaultKind::names()
+                    ),
+                ));
+            }
+            for c in one
+                .containers
+                .keys()
+                .filter(|c| !containers.contains(&c.as_str()))
+            {
+                out.push((
+                    format!("{at}.{key}"),
+                    format!(
+                        "`{key}` names container `{c}`, which the pod does not have{}; the pod's \
+                         containers: {}",
+                        crate::suggest::did_you_mean(&crate::suggest::closest(
+                            c,
+                            containers.iter().copied()
+                        )),
+                        containers.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
 
 /// What a resource opted out of.
 #[derive(Debug, Clone, Default, PartialEq)]

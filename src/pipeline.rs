@@ -177,15 +177,24 @@ fn process_item(
     let template_annotations =
         workload::pod_template(item, &kind).map(|t| &t["metadata"]["annotations"]);
     let opt_out = OptOut::read(&[item["metadata"].get("annotations"), template_annotations]);
-    for name in &opt_out.unknown {
-        results.push(
-            FnResult::warning(format!(
-                "opt-out annotation names unknown default `{name}`; known: {}",
-                DefaultKind::names()
-            ))
-            .about(item)
-            .at(format!("metadata.annotations.{}", optout::SKIP)),
-        );
+    let template_at = format!("{}.metadata.annotations", kind.template_path.join("."));
+    let containers: Vec<&str> = ["initContainers", "containers", "ephemeralContainers"]
+        .iter()
+        .filter_map(|f| workload::pod_template(item, &kind)?["spec"][f].as_array())
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for (at, message) in optout::problems(
+        &[
+            (
+                "metadata.annotations".into(),
+                item["metadata"].get("annotations"),
+            ),
+            (template_at, template_annotations),
+        ],
+        &containers,
+    ) {
+        results.push(FnResult::warning(message).about(item).at(at));
     }
     if opt_out.all {
         return None;

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use crate::classify;
 use crate::config::selector::glob_match;
-use crate::config::{ClassMatch, Config, Spec, profile};
+use crate::config::{ClassMatch, Config, Mode, Spec, profile};
 use crate::krm::{FnResult, annotations};
+use crate::suggest;
 use crate::workload;
 
 /// Warnings about the config's references, given the input items.
@@ -35,7 +36,7 @@ pub fn warnings(items: &[Value], config: &Config) -> Vec<FnResult> {
             populated.insert(class.name.as_str());
         }
     }
-    let mut out = Vec::new();
+    let mut out = selector_warnings(items, config);
     let shipped_match: BTreeMap<&str, &ClassMatch> = shipped
         .classes
         .iter()
@@ -83,6 +84,98 @@ pub fn warnings(items: &[Value], config: &Config) -> Vec<FnResult> {
                 );
             }
         }
+    }
+    out
+}
+
+/// A selector entry that matches no item in the input: a `kinds: deployment` (kinds are
+/// case-sensitive) or a misspelt namespace makes the whole run a no-op that reports "nothing to
+/// change". It is a warning, and an error in check mode so a CI gate cannot pass by checking
+/// nothing (as Kyverno reports a policy whose match selects nothing in `kyverno apply`).
+fn selector_warnings(items: &[Value], config: &Config) -> Vec<FnResult> {
+    let items: Vec<&Value> = items
+        .iter()
+        .filter(|i| i.is_object() && !annotations::is_local_config(i))
+        .collect();
+    // An empty input (a render of nothing) is not a selector problem; nor is an entry that
+    // matches nothing while the selector as a whole selects something (a `kinds` list written
+    // for more kinds than this render holds).
+    if items.is_empty()
+        || config.selector.is_empty()
+        || items.iter().any(|i| config.selector.matches(i))
+    {
+        return Vec::new();
+    }
+    let str_at = |i: &Value, f: &str| -> String {
+        match f {
+            "kind" => i["kind"].as_str().unwrap_or_default().to_string(),
+            _ => i["metadata"][f].as_str().unwrap_or_default().to_string(),
+        }
+    };
+    let make = |message: String, path: String| {
+        let r = if config.mode == Mode::Check {
+            FnResult::error(format!(
+                "{message} (check mode: the check would check nothing)"
+            ))
+        } else {
+            FnResult::warning(message)
+        };
+        r.at(path)
+    };
+    let mut out = Vec::new();
+    let s = &config.selector;
+    for (field, meta, wanted, key) in [
+        ("kinds", "kind", &s.kinds, "kinds"),
+        ("namespaces", "namespace", &s.namespaces, "namespaces"),
+        ("names", "name", &s.names, "names"),
+    ] {
+        let present: BTreeSet<String> = items.iter().map(|i| str_at(i, meta)).collect();
+        for (n, w) in wanted.iter().enumerate() {
+            if present.iter().any(|p| glob_match(w, p)) {
+                continue;
+            }
+            let nearby = suggest::closest(w, present.iter().map(String::as_str));
+            let mut listed: Vec<&str> = present.iter().map(String::as_str).collect();
+            listed.retain(|p| !p.is_empty());
+            listed.truncate(10);
+            out.push(make(
+                format!(
+                    "selector {field} entry `{w}` matches no item in the input (ConfigMap key \
+                     `data.{key}`){}; {field} in the input: {}",
+                    suggest::did_you_mean(&nearby),
+                    if listed.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        listed.join(", ")
+                    }
+                ),
+                format!("spec.selector.{field}[{n}]"),
+            ));
+        }
+    }
+    for (field, wanted) in [("labels", &s.labels), ("annotations", &s.annotations)] {
+        for (k, v) in wanted {
+            let one = [(k.clone(), v.clone())].into_iter().collect();
+            if items
+                .iter()
+                .any(|i| crate::config::selector::map_contains(&i["metadata"][field], &one))
+            {
+                continue;
+            }
+            out.push(make(
+                format!("selector {field} `{k}: {v}` matches no item in the input"),
+                format!("spec.selector.{field}.{k}"),
+            ));
+        }
+    }
+    // Each field matches some item, but no item matches all of them.
+    if out.is_empty() {
+        out.push(make(
+            "the selector matches no item in the input (each field matches some item, but no \
+             item matches all of them)"
+                .to_string(),
+            "spec.selector".to_string(),
+        ));
     }
     out
 }

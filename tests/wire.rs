@@ -370,3 +370,64 @@ fn bare_run_on_a_terminal_prints_a_hint_and_exits_2() {
     assert!(out.stdout.contains("--help"), "{out:?}");
     assert!(out.stdout.contains("exit=2"), "{out:?}");
 }
+
+#[test]
+fn a_selector_matching_nothing_warns_and_fails_check_mode() {
+    let item = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}});
+    let cm = util::configmap(&[("kinds", "deployment"), ("namespaces", "shpo")]);
+    let r = run(
+        &[],
+        &util::resource_list(std::slice::from_ref(&item), Some(&cm)),
+    )
+    .expect_code(0);
+    for want in [
+        "selector kinds entry `deployment` matches no item in the input (ConfigMap key `data.kinds`); did you mean `Deployment`;",
+        "selector namespaces entry `shpo` matches no item in the input (ConfigMap key `data.namespaces`); did you mean `shop`;",
+        "severity: warning",
+    ] {
+        assert!(r.stdout.contains(want), "{want}\n{}", r.stdout);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, cm.to_string()).unwrap();
+    let r = run(
+        &["stream", "--check", "--config", config.to_str().unwrap()],
+        &item.to_string(),
+    )
+    .expect_code(1);
+    assert!(
+        r.stderr
+            .contains("selector kinds entry `deployment` matches no item")
+            && r.stderr.contains("check mode"),
+        "{}",
+        r.stderr
+    );
+    // A selector that selects something stays quiet about its other entries.
+    let cm = util::configmap(&[("kinds", "Deployment,StatefulSet")]);
+    let r = run(
+        &[],
+        &util::resource_list(std::slice::from_ref(&item), Some(&cm)),
+    )
+    .expect_code(0);
+    assert!(!r.stdout.contains("matches no item"), "{}", r.stdout);
+}
+
+#[test]
+fn own_group_annotation_typos_and_missing_containers_warn() {
+    let item = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "annotations": {
+            "apply-defaults.dev/skip-container": "istio-proxy",
+            "apply-defaults.dev/skip-containers": "sidecar; web=probez"}},
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}});
+    let r = run(&[], &util::resource_list(&[item], None)).expect_code(0);
+    for want in [
+        "unknown annotation `apply-defaults.dev/skip-container` is ignored; valid annotations: apply-defaults.dev/skip-containers, apply-defaults.dev/skip,",
+        "names container `sidecar`, which the pod does not have; the pod's containers: web",
+        "names unknown default `probez`; did you mean `probes`;",
+        "path: metadata.annotations.apply-defaults.dev/skip-containers",
+    ] {
+        assert!(r.stdout.contains(want), "{want}\n{}", r.stdout);
+    }
+}
