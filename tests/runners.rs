@@ -580,7 +580,10 @@ fn standalone_kustomize_renders_the_goldens(key: &str, what: &str) {
                 .env("PATH", path_with(&[&shim])),
         )
         .expect_code(0);
-        util::assert_golden(&golden, &util::rendered_text(util::yaml_docs(&container.stdout)));
+        util::assert_golden(
+            &golden,
+            &util::rendered_text(util::yaml_docs(&container.stdout)),
+        );
         let exec = run_in(
             Command::new(&kustomize)
                 .args(["build", "--enable-alpha-plugins", "--enable-exec"])
@@ -649,7 +652,11 @@ fn argocd_bundled_kustomize_renders_the_applications_paths() {
         // through `stream` with the overlay's config.
         let expected =
             kustomize_then_stream(&kubectl, &overlay, &overlay.join("apply-defaults.yaml"));
-        assert_same_objects(&format!("Argo CD kustomize {version} on {path}"), &got, &expected);
+        assert_same_objects(
+            &format!("Argo CD kustomize {version} on {path}"),
+            &got,
+            &expected,
+        );
     }
     record(&format!(
         "Argo CD's bundled kustomize {version} --enable-alpha-plugins --enable-exec on the \
