@@ -561,6 +561,33 @@ fn gitops_tree(dest: &Path) {
 /// exec form Argo CD runs (`--enable-alpha-plugins --enable-exec overlays/ENV-exec`, the binary
 /// found on PATH by its bare name).
 fn standalone_kustomize_renders_the_goldens(key: &str, what: &str) {
+    standalone_kustomize_renders(key, what, |docs| docs);
+}
+
+/// kustomize v5.8.2 stopped copying `labels:` onto StatefulSet `volumeClaimTemplates` (kustomize's
+/// own transformer: `kustomize build base`, with no function, shows the same difference, which
+/// the newest-version test asserts). The goldens were made with the kustomize in kubectl; this
+/// drops exactly those labels from both sides so the comparison still covers all of the
+/// function's output.
+fn without_claim_template_labels(mut docs: Vec<Value>) -> Vec<Value> {
+    for doc in &mut docs {
+        if doc["kind"] != "StatefulSet" {
+            continue;
+        }
+        for claim in doc["spec"]["volumeClaimTemplates"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(meta) = claim["metadata"].as_object_mut() {
+                meta.remove("labels");
+            }
+        }
+    }
+    docs
+}
+
+fn standalone_kustomize_renders(key: &str, what: &str, normalise: fn(Vec<Value>) -> Vec<Value>) {
     let Some(kustomize) = util::pinned_tool(key, what) else {
         return;
     };
@@ -580,9 +607,11 @@ fn standalone_kustomize_renders_the_goldens(key: &str, what: &str) {
                 .env("PATH", path_with(&[&shim])),
         )
         .expect_code(0);
-        util::assert_golden(
-            &golden,
-            &util::rendered_text(util::yaml_docs(&container.stdout)),
+        let expected = normalise(util::yaml_docs(&util::read_golden(&golden)));
+        assert_eq!(
+            util::rendered_text(normalise(util::yaml_docs(&container.stdout))),
+            util::rendered_text(expected.clone()),
+            "kustomize {key} container render of overlays/{env} differs from the golden {golden}"
         );
         let exec = run_in(
             Command::new(&kustomize)
@@ -592,7 +621,11 @@ fn standalone_kustomize_renders_the_goldens(key: &str, what: &str) {
                 .env("PATH", path_with(&[&bin])),
         )
         .expect_code(0);
-        util::assert_golden(&golden, &util::rendered_text(util::yaml_docs(&exec.stdout)));
+        assert_eq!(
+            util::rendered_text(normalise(util::yaml_docs(&exec.stdout))),
+            util::rendered_text(expected),
+            "kustomize {key} exec render of overlays/{env}-exec differs from the golden {golden}"
+        );
     }
     record(&format!(
         "kustomize {version} ({what}) build --enable-alpha-plugins overlays/{{dev,prod}} \
@@ -602,7 +635,24 @@ fn standalone_kustomize_renders_the_goldens(key: &str, what: &str) {
 
 #[test]
 fn standalone_kustomize_newest_renders_overlays_and_exec_twins() {
-    standalone_kustomize_renders_the_goldens("KUSTOMIZE", "newest v5");
+    standalone_kustomize_renders("KUSTOMIZE", "newest v5", without_claim_template_labels);
+    // The one difference normalised away is kustomize's own: its plain build of the base, with
+    // no function in it, has no labels on the claim templates either.
+    let Some(kustomize) = util::pinned_tool("KUSTOMIZE", "newest v5") else {
+        return;
+    };
+    let base = run_in(
+        Command::new(&kustomize)
+            .args(["build", "base"])
+            .current_dir(util::root()),
+    )
+    .expect_code(0);
+    let docs = util::yaml_docs(&base.stdout);
+    assert_eq!(
+        without_claim_template_labels(docs.clone()),
+        docs,
+        "kustomize's own build of base now labels claim templates: drop the normalisation"
+    );
 }
 
 #[test]

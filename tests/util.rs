@@ -125,6 +125,13 @@ pub fn configmap(data: &[(&str, &str)]) -> Value {
     serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "function-input"}, "data": data})
 }
 
+/// The text of a golden file under `tests/golden/`.
+pub fn read_golden(rel: &str) -> String {
+    let path = root().join("tests/golden").join(rel);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("missing golden file {} ({e})", path.display()))
+}
+
 /// Compares text with a golden file under `tests/golden/`. `UPDATE_GOLDEN=1` rewrites it.
 pub fn assert_golden(rel: &str, actual: &str) {
     let path = root().join("tests/golden").join(rel);
