@@ -73,64 +73,6 @@ fn run_ok(cmd: &mut Command, what: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-/// Orchestrator bookkeeping that differs between kustomize and kpt and says nothing about the
-/// objects themselves.
-fn is_build_annotation(key: &str) -> bool {
-    [
-        "config.kubernetes.io/",
-        "internal.config.kubernetes.io/",
-        "config.k8s.io/",
-        "kustomize.config.k8s.io/",
-    ]
-    .iter()
-    .any(|p| key.starts_with(p))
-}
-
-/// Keys in alphabetical order at every level: kustomize sorts them on output, kpt keeps the
-/// function's order, and neither order is part of the objects' meaning.
-fn sort_keys(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            map.sort_keys();
-            map.values_mut().for_each(sort_keys);
-        }
-        Value::Array(items) => items.iter_mut().for_each(sort_keys),
-        _ => {}
-    }
-}
-
-/// Build annotations dropped, keys sorted, objects sorted by kind, namespace and name: the
-/// form both renderings are compared in.
-fn normalize(mut docs: Vec<Value>) -> Vec<Value> {
-    for doc in &mut docs {
-        let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        let empty = match meta.get_mut("annotations").and_then(Value::as_object_mut) {
-            Some(annotations) => {
-                annotations.retain(|k, _| !is_build_annotation(k));
-                annotations.is_empty()
-            }
-            None => false,
-        };
-        if empty {
-            meta.remove("annotations");
-        }
-    }
-    docs.iter_mut().for_each(sort_keys);
-    let key = |d: &Value| {
-        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        (
-            s(&d["kind"]),
-            s(&d["metadata"]["namespace"]),
-            s(&d["metadata"]["name"]),
-            s(&d["apiVersion"]),
-        )
-    };
-    docs.sort_by_key(key);
-    docs
-}
-
 fn to_text(docs: &[Value]) -> String {
     apply_defaults::krm::yaml::documents_to_string(docs).expect("writes YAML")
 }
@@ -197,7 +139,7 @@ fn render_exec_uncached(stack: Stack, env: Env) -> Option<Vec<Value>> {
             .arg(&fn_config_path),
         "kpt fn eval --exec",
     );
-    Some(normalize(read_package(&pkg)))
+    Some(util::normalize_rendered(read_package(&pkg)))
 }
 
 /// Every document of every YAML file kpt left in the package (generated resources may have
@@ -301,7 +243,7 @@ fn render_container(kubectl: &Path, dir: &Path) -> Vec<Value> {
             .env("PATH", path),
         "kubectl kustomize --enable-alpha-plugins",
     );
-    normalize(util::yaml_docs(&out))
+    util::normalize_rendered(util::yaml_docs(&out))
 }
 
 /// Every object validates against the API schemas of the pinned version and the newest one

@@ -241,7 +241,7 @@ pub fn pinned_version(path: &Path) -> String {
 }
 
 /// Rendered objects in the goldens' form: build annotations dropped, keys sorted, objects
-/// sorted by kind, namespace, name (the same normalisation tests/stacks.rs compares in).
+/// sorted by kind, namespace, name: the form every rendering is compared with the goldens in.
 pub fn normalize_rendered(mut docs: Vec<Value>) -> Vec<Value> {
     fn build_annotation(key: &str) -> bool {
         [
@@ -263,7 +263,6 @@ pub fn normalize_rendered(mut docs: Vec<Value>) -> Vec<Value> {
             _ => {}
         }
     }
-    docs.retain(|d| !d.is_null());
     for doc in &mut docs {
         let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) else {
             continue;
@@ -293,7 +292,9 @@ pub fn normalize_rendered(mut docs: Vec<Value>) -> Vec<Value> {
     docs
 }
 
-/// Normalised objects as the goldens' text.
-pub fn rendered_text(docs: Vec<Value>) -> String {
+/// Normalised objects as the goldens' text; empty documents of a standalone tool's output
+/// (a trailing `---`) are not objects and are dropped first.
+pub fn rendered_text(mut docs: Vec<Value>) -> String {
+    docs.retain(|d| !d.is_null());
     apply_defaults::krm::yaml::documents_to_string(&normalize_rendered(docs)).expect("writes YAML")
 }
