@@ -4,15 +4,15 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::classify;
 use crate::config::{Config, DefaultKind, Mode};
 use crate::defaults::{self, Change, WorkloadCtx};
 use crate::emit::{InOrder, Place};
 use crate::generated;
 use crate::graph;
-use crate::inventory::{self, Inventory, Key};
 use crate::krm::{FnResult, ResourceRef, annotations};
-use crate::optout::{self, OptOut};
+use crate::model::Model;
+use crate::object::{self, Key};
+use crate::optout;
 use crate::workload;
 
 /// What one resource gained, for results and the human report.
@@ -63,18 +63,20 @@ pub fn process(
     let check = config.mode == Mode::Check;
     let keep_change_details = check || config.per_field_results;
     let mut summary = Summary::default();
-    let inventory = Inventory::build(&items);
-    // Where each identity is: the input's from the inventory, and what this run adds.
+    // One model of the input, before any default changes it: the graph, the config-usage
+    // warnings and every workload's defaults read the same facts.
+    let model = Model::build(&items, config);
+    // Where each identity is: the input's from the model, and what this run adds.
     let mut index = Placed {
-        input: &inventory.by_key,
+        input: &model.by_key,
         added: HashMap::new(),
     };
 
-    let unmatched = crate::unmatched::warnings(&items, config);
+    let unmatched = crate::unmatched::warnings(&items, config, &model);
     let mut graph_results = Vec::new();
     let mut policy_upserts = Upserts::default();
     if config.applies(DefaultKind::NetworkPolicy) {
-        let g = graph::generate_with(&items, config, &inventory);
+        let g = graph::generate_with(&items, config, &model);
         graph_results = g.results;
         for policy in g.resources {
             policy_upserts.upsert(&mut items, &mut index, policy, put, Place::Policy);
@@ -85,7 +87,7 @@ pub fn process(
     let mut held = Vec::new();
     for i in 0..items.len() {
         let item = &mut items[i];
-        if let Some(outcome) = process_item(item, i, config, &inventory, &mut summary.results) {
+        if let Some(outcome) = process_item(item, i, config, &model, &mut summary.results) {
             let changes = if keep_change_details {
                 outcome.changes
             } else {
@@ -152,7 +154,7 @@ fn process_item(
     item: &mut Value,
     i: usize,
     config: &Config,
-    inventory: &Inventory,
+    model: &Model,
     results: &mut Vec<FnResult>,
 ) -> Option<ItemOutcome> {
     if let Some(err) = shape_error(item, i) {
@@ -162,25 +164,62 @@ fn process_item(
     if annotations::is_local_config(item) || !config.selects(item) {
         return None;
     }
-    let kind = workload::kind_of(item, &config.workload_kinds)?;
-    if item["metadata"]["name"].as_str().is_none_or(str::is_empty) {
+    if model.unnamed_workloads.contains(&i) {
         results.push(
             FnResult::error(format!(
                 "{} at item {i} has no metadata.name; a workload needs one",
-                item["kind"].as_str().unwrap_or_default()
+                object::kind(item)
             ))
             .about(item)
             .at("metadata.name"),
         );
         return None;
     }
-    let template_annotations =
-        workload::pod_template(item, &kind).map(|t| &t["metadata"]["annotations"]);
-    let opt_out = OptOut::read(&[item["metadata"].get("annotations"), template_annotations]);
-    let template_at = format!("{}.metadata.annotations", kind.template_path.join("."));
+    let w = model.workload_at(i)?;
+    warn_opt_out_problems(item, w, results);
+    if w.opt_out.all {
+        return None;
+    }
+    let class = match &w.class {
+        Ok(c) => config.class(&c.name)?,
+        Err(message) => {
+            results.push(
+                FnResult::error(message.clone())
+                    .about(item)
+                    .at(format!("metadata.annotations.{}", optout::CLASS)),
+            );
+            return None;
+        }
+    };
+    let ctx = WorkloadCtx {
+        config,
+        class,
+        workload: w,
+        model,
+    };
+    let outcome = defaults::apply_all(&ctx, item);
+    for r in outcome.results {
+        results.push(if r.resource_ref.is_none() {
+            r.about(item)
+        } else {
+            r
+        });
+    }
+    Some(ItemOutcome {
+        class: class.name.clone(),
+        changes: outcome.changes,
+        generated: outcome.generated,
+    })
+}
+
+/// Warnings for opt-out annotations that name no default or no container of the pod.
+fn warn_opt_out_problems(item: &Value, w: &crate::model::Workload, results: &mut Vec<FnResult>) {
+    let template = workload::pod_template(item, &w.kind);
+    let template_annotations = template.map(|t| &t["metadata"]["annotations"]);
+    let template_at = format!("{}.metadata.annotations", w.kind.template_path.join("."));
     let containers: Vec<&str> = ["initContainers", "containers", "ephemeralContainers"]
         .iter()
-        .filter_map(|f| workload::pod_template(item, &kind)?["spec"][f].as_array())
+        .filter_map(|f| template?["spec"][f].as_array())
         .flatten()
         .filter_map(|c| c["name"].as_str())
         .collect();
@@ -196,40 +235,6 @@ fn process_item(
     ) {
         results.push(FnResult::warning(message).about(item).at(at));
     }
-    if opt_out.all {
-        return None;
-    }
-    let class = match classify::classify(config, item, &kind) {
-        Ok((class, _reason)) => class,
-        Err(message) => {
-            results.push(
-                FnResult::error(message)
-                    .about(item)
-                    .at(format!("metadata.annotations.{}", optout::CLASS)),
-            );
-            return None;
-        }
-    };
-    let ctx = WorkloadCtx {
-        config,
-        class,
-        kind: &kind,
-        opt_out: &opt_out,
-        inventory,
-    };
-    let outcome = defaults::apply_all(&ctx, item);
-    for r in outcome.results {
-        results.push(if r.resource_ref.is_none() {
-            r.about(item)
-        } else {
-            r
-        });
-    }
-    Some(ItemOutcome {
-        class: class.name.clone(),
-        changes: outcome.changes,
-        generated: outcome.generated,
-    })
 }
 
 /// Input resources of the kinds a workload generates (HPA, PDB): one of them may be an earlier
@@ -330,7 +335,7 @@ impl Upserts {
         put: &mut dyn FnMut(Place, Value),
         new_place: fn(usize) -> Place,
     ) {
-        let key = inventory::key_of(&resource);
+        let key = object::key_of(&resource);
         let changed = |r: &Value| ChangedResource {
             resource: ResourceRef::of(r),
             class: None,

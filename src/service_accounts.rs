@@ -1,6 +1,6 @@
 //! What the input says about ServiceAccounts: the RoleBindings and ClusterRoleBindings whose
 //! subjects name each account, and the account's own `automountServiceAccountToken`. Built once
-//! per run inside [`crate::inventory::Inventory`]; read by the token default (a bound account is
+//! per run inside [`crate::model::Model`] (each workload's view carries its account); read by the token default (a bound account is
 //! an API client and keeps its token) and by the NetworkPolicies (an API client needs egress to
 //! the API server), so both always agree about which workloads talk to the API server.
 //!

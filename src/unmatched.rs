@@ -7,35 +7,25 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::Value;
 
-use crate::classify;
 use crate::config::selector::glob_match;
 use crate::config::{ClassMatch, Config, Mode, Spec, profile};
 use crate::krm::{FnResult, annotations};
+use crate::model::Model;
+use crate::object;
 use crate::suggest;
-use crate::workload;
 
-/// Warnings about the config's references, given the input items.
-pub fn warnings(items: &[Value], config: &Config) -> Vec<FnResult> {
+/// Warnings about the config's references, given the input items and the run's model of them.
+pub fn warnings(items: &[Value], config: &Config, model: &Model) -> Vec<FnResult> {
     let shipped: Spec = serde_json::from_value(profile::shipped_spec_json()).unwrap_or_default();
-    let mut workload_names = HashSet::new();
-    let mut service_names = HashSet::new();
-    let mut populated: BTreeSet<&str> = BTreeSet::new();
-    for item in items.iter().filter(|i| i.is_object()) {
-        if annotations::is_local_config(item) || !config.selects(item) {
-            continue;
-        }
-        let name = item["metadata"]["name"].as_str().unwrap_or_default();
-        if item["kind"] == "Service" {
-            service_names.insert(name);
-        }
-        let Some(kind) = workload::kind_of(item, &config.workload_kinds) else {
-            continue;
-        };
-        workload_names.insert(name);
-        if let Ok((class, _)) = classify::classify(config, item, &kind) {
-            populated.insert(class.name.as_str());
-        }
-    }
+    let service_names: HashSet<&str> = items
+        .iter()
+        .filter(|i| i.is_object() && i["kind"] == "Service")
+        .filter(|i| !annotations::is_local_config(i) && config.selects(i))
+        .map(object::name)
+        .collect();
+    let selected = || model.workloads.iter().filter(|w| w.selected);
+    let workload_names: HashSet<&str> = selected().map(|w| w.name.as_str()).collect();
+    let populated: BTreeSet<&str> = selected().filter_map(|w| w.class_name()).collect();
     let mut out = selector_warnings(items, config);
     let shipped_match: BTreeMap<&str, &ClassMatch> = shipped
         .classes

@@ -9,32 +9,34 @@ use k8s_openapi::api::autoscaling::v2::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
-use super::replicas::{self, Autoscaler};
+use super::companions;
 use super::{Outcome, WorkloadCtx};
 use crate::config::{AutoscalingSettings, DefaultKind};
 use crate::krm::FnResult;
+use crate::model::Autoscaler;
 use crate::workload::{self, ContainerRole};
 
 const D: DefaultKind = DefaultKind::Autoscaling;
 const KIND: &str = "HorizontalPodAutoscaler";
 
 pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
-    let Some(path) = replicas::scalable(ctx) else {
+    let Some(path) = ctx.scalable() else {
         return;
     };
     if !ctx.wants(D) {
         return;
     }
-    let (_, name) = replicas::identity(item);
-    let hpa_name = match replicas::autoscaler(ctx, item) {
+    let (_, name) = crate::object::identity(item);
+    let scaling = &ctx.workload.scaling;
+    let hpa_name = match &scaling.autoscaler {
         Autoscaler::None => {
-            if ctx.class.env.autoscaling.is_some() && replicas::hpa_name_taken(ctx, item) {
+            if ctx.class.env.autoscaling.is_some() && scaling.hpa_name_taken {
                 out.warn(format!(
                     "the class asks for an HPA, but the {KIND} named {name} in the input scales something else; \
                      no HPA generated (rename one of them)"
                 ));
             } else if ctx.class.env.autoscaling.is_some() {
-                if let Some(why) = replicas::hpa_blocker(ctx, item) {
+                if let Some(why) = &scaling.hpa_blocker {
                     out.results.push(FnResult::info(format!(
                         "no {KIND} generated although the class asks for autoscaling: {why}"
                     )));
@@ -43,8 +45,11 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
             return;
         }
         Autoscaler::User { name, .. } => format!("the user's {KIND}/{name}"),
-        Autoscaler::Generated(settings) => {
-            if let Some(n) = replicas::written_replicas(ctx, item).filter(|n| *n != 0) {
+        Autoscaler::Generated => {
+            let Some(settings) = &ctx.class.env.autoscaling else {
+                return;
+            };
+            if let Some(n) = scaling.written_replicas.filter(|n| *n != 0) {
                 out.warn(format!(
                     "spec.replicas is {n} as written, but enforce names autoscaling: the generated {KIND} \
                      scales between {} and {} replicas and spec.replicas is removed; drop autoscaling from \
@@ -90,8 +95,7 @@ fn remove_replicas(
     let dotted = path.join(".");
     out.set(D, dotted.clone(), Value::Null);
     out.results.push(
-        replicas::info(
-            ctx,
+        ctx.info(
             &format!("removed {dotted}: {hpa} sets the replica count, and a count in the manifest makes kubectl apply and Argo CD reset it"),
             &format!("{dotted} would be removed: {hpa} sets the replica count, and a count in the manifest makes kubectl apply and Argo CD reset it"),
         )
@@ -107,7 +111,7 @@ fn warn_missing_requests(
     s: &AutoscalingSettings,
     out: &mut Outcome,
 ) {
-    let Some(spec) = workload::pod_spec(item, ctx.kind) else {
+    let Some(spec) = workload::pod_spec(item, ctx.kind()) else {
         return;
     };
     let targets = [
@@ -121,7 +125,7 @@ fn warn_missing_requests(
     {
         for (resource, target) in targets {
             if target.is_some() && c["resources"]["requests"].get(resource).is_none() {
-                let path = workload::container_path(ctx.kind, role, c);
+                let path = workload::container_path(ctx.kind(), role, c);
                 out.warn(format!(
                     "{path} has no {resource} request: the generated HPA scales on {resource} utilization, \
                      which the HPA controller cannot compute without one"
@@ -132,7 +136,7 @@ fn warn_missing_requests(
 }
 
 fn build(item: &Value, ctx: &WorkloadCtx, s: &AutoscalingSettings) -> Value {
-    let (ns, name) = replicas::identity(item);
+    let (ns, name) = crate::object::identity(item);
     let utilization = |resource: &str, target: Option<i32>| {
         target.map(|t| MetricSpec {
             type_: "Resource".into(),
@@ -158,13 +162,13 @@ fn build(item: &Value, ctx: &WorkloadCtx, s: &AutoscalingSettings) -> Value {
         metadata: ObjectMeta {
             name: Some(name.to_string()),
             namespace: (!ns.is_empty()).then(|| ns.to_string()),
-            labels: replicas::recommended_labels(item),
+            labels: companions::recommended_labels(item),
             ..Default::default()
         },
         spec: Some(HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: item["apiVersion"].as_str().map(str::to_string),
-                kind: ctx.kind.kind.clone(),
+                kind: ctx.kind().kind.clone(),
                 name: name.to_string(),
             },
             min_replicas: Some(s.min_replicas),
@@ -175,13 +179,13 @@ fn build(item: &Value, ctx: &WorkloadCtx, s: &AutoscalingSettings) -> Value {
         ..Default::default()
     };
     let v = serde_json::to_value(hpa).expect("k8s-openapi types serialize");
-    replicas::finish_generated(v, item, KIND, name)
+    companions::finish_generated(v, item, KIND, name)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::replicas::testing::*;
     use super::*;
+    use crate::defaults::testing::*;
     use serde_json::json;
 
     #[test]

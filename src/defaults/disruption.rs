@@ -8,8 +8,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
-use super::replicas;
 use super::{Outcome, WorkloadCtx};
+use super::{companions, replicas};
 use crate::config::{DefaultKind, DisruptionBudgetSettings};
 use crate::krm::FnResult;
 use crate::workload;
@@ -18,7 +18,7 @@ const D: DefaultKind = DefaultKind::DisruptionBudget;
 const KIND: &str = "PodDisruptionBudget";
 
 pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
-    if replicas::scalable(ctx).is_none() || !ctx.wants(D) {
+    if ctx.scalable().is_none() || !ctx.wants(D) {
         return;
     }
     let Some(settings) = &ctx.class.env.disruption_budget else {
@@ -36,9 +36,9 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
         )));
         return;
     }
-    let (ns, _) = replicas::identity(item);
-    if let Some(labels) = workload::pod_labels(item, ctx.kind) {
-        if let Some(theirs) = ctx.inventory.pdbs.selecting(ns, labels) {
+    let (ns, _) = crate::object::identity(item);
+    if let Some(labels) = workload::pod_labels(item, ctx.kind()) {
+        if let Some(theirs) = ctx.model.scaling.pdbs.selecting(ns, labels) {
             // The eviction API refuses to evict a pod that two budgets select.
             out.results.push(FnResult::info(format!(
                 "no {KIND} generated: the user's {KIND}/{theirs} already selects these pods"
@@ -49,7 +49,7 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
     let Some(selector) = selector(ctx, item) else {
         out.warn(format!(
             "no {KIND}: the pod template has no labels to select its pods by; add labels to {}.metadata.labels",
-            ctx.kind.template_path.join(".")
+            ctx.kind().template_path.join(".")
         ));
         return;
     };
@@ -66,7 +66,7 @@ fn selector(ctx: &WorkloadCtx, item: &Value) -> Option<LabelSelector> {
     if parsed.is_some() {
         return parsed;
     }
-    replicas::pod_label_map(item, ctx).map(|labels| LabelSelector {
+    companions::pod_label_map(item, ctx).map(|labels| LabelSelector {
         match_labels: Some(labels),
         ..Default::default()
     })
@@ -84,12 +84,12 @@ fn int_or_string(v: &Value) -> Option<IntOrString> {
 }
 
 fn build(item: &Value, s: &DisruptionBudgetSettings, selector: LabelSelector) -> Value {
-    let (ns, name) = replicas::identity(item);
+    let (ns, name) = crate::object::identity(item);
     let pdb = PodDisruptionBudget {
         metadata: ObjectMeta {
             name: Some(name.to_string()),
             namespace: (!ns.is_empty()).then(|| ns.to_string()),
-            labels: replicas::recommended_labels(item),
+            labels: companions::recommended_labels(item),
             ..Default::default()
         },
         spec: Some(PodDisruptionBudgetSpec {
@@ -105,13 +105,13 @@ fn build(item: &Value, s: &DisruptionBudgetSettings, selector: LabelSelector) ->
         ..Default::default()
     };
     let v = serde_json::to_value(pdb).expect("k8s-openapi types serialize");
-    replicas::finish_generated(v, item, KIND, name)
+    companions::finish_generated(v, item, KIND, name)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::replicas::testing::*;
     use super::*;
+    use crate::defaults::testing::*;
     use serde_json::json;
 
     #[test]

@@ -3,18 +3,21 @@
 //! new resources (HPA, PDB). The pipeline turns changes into results.
 
 pub mod autoscaling;
+pub mod companions;
 pub mod disruption;
 pub mod probes;
 pub mod replicas;
 pub mod resources;
 pub mod security;
 pub mod spreading;
+#[cfg(test)]
+pub mod testing;
 
 use serde_json::Value;
 
 use crate::config::{Class, Config, DefaultKind};
-use crate::inventory::Inventory;
 use crate::krm::FnResult;
+use crate::model::{Model, Workload};
 use crate::optout::OptOut;
 use crate::workload::WorkloadKind;
 
@@ -67,15 +70,24 @@ impl Outcome {
 pub struct WorkloadCtx<'a> {
     pub config: &'a Config,
     pub class: &'a Class,
-    pub kind: &'a WorkloadKind,
-    pub opt_out: &'a OptOut,
-    pub inventory: &'a Inventory,
+    /// The run's view of this workload: kind, opt-outs, ServiceAccount, scale decision.
+    pub workload: &'a Workload,
+    /// The run's model of the input (the user's PDBs, for one).
+    pub model: &'a Model,
 }
 
-impl WorkloadCtx<'_> {
+impl<'a> WorkloadCtx<'a> {
+    pub fn kind(&self) -> &'a WorkloadKind {
+        &self.workload.kind
+    }
+
+    pub fn opt_out(&self) -> &'a OptOut {
+        &self.workload.opt_out
+    }
+
     /// The default is switched on and the resource did not opt out of it.
     pub fn wants(&self, d: DefaultKind) -> bool {
-        self.config.applies(d) && !self.opt_out.skips(d)
+        self.config.applies(d) && !self.opt_out().skips(d)
     }
 
     /// The default is wanted for this container.
@@ -84,12 +96,26 @@ impl WorkloadCtx<'_> {
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        self.config.applies(d) && !self.opt_out.skips_container(name, d)
+        self.config.applies(d) && !self.opt_out().skips_container(name, d)
     }
 
     /// The config lets this default overwrite what the manifest set.
     pub fn enforces(&self, d: DefaultKind) -> bool {
         self.config.enforces(d)
+    }
+
+    /// The replica path of a workload that can carry replicas, HPAs, PDBs and spreading (see
+    /// [`crate::model::Scaling::replicas_path`]).
+    pub fn scalable(&self) -> Option<&'a [String]> {
+        self.workload.scaling.replicas_path.as_deref()
+    }
+
+    /// An info result, in the words of what a check run would do instead.
+    pub fn info(&self, done: &str, would: &str) -> FnResult {
+        match self.config.mode {
+            crate::config::Mode::Check => FnResult::info(would.to_string()),
+            crate::config::Mode::Apply => FnResult::info(done.to_string()),
+        }
     }
 }
 

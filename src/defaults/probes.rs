@@ -22,12 +22,12 @@ const HANDLERS: [&str; 4] = ["httpGet", "tcpSocket", "grpc", "exec"];
 const STARTUP_PERIOD: i32 = 10;
 
 pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
-    if !ctx.wants(D) || ctx.kind.runs_to_completion() {
+    if !ctx.wants(D) || ctx.kind().runs_to_completion() {
         return;
     }
     let settings = &ctx.class.spec.probes;
     let enforce = ctx.enforces(D);
-    let kind = ctx.kind;
+    let kind = ctx.kind();
     let Some(spec) = workload::pod_spec_mut(item, kind) else {
         return;
     };

@@ -19,7 +19,7 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
         return;
     };
     let enforce = ctx.enforces(D);
-    let kind = ctx.kind;
+    let kind = ctx.kind();
     let Some(spec) = workload::pod_spec_mut(item, kind) else {
         return;
     };

@@ -33,7 +33,7 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
     if !ctx.wants(D) {
         return;
     }
-    let kind = ctx.kind;
+    let kind = ctx.kind();
     // A StatefulSet's claim templates name pod volumes too.
     let claims: Vec<String> = if kind.group == "apps" && kind.kind == "StatefulSet" {
         item["spec"]["volumeClaimTemplates"]
@@ -45,14 +45,10 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
     } else {
         Vec::new()
     };
-    let namespace = item["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
     let Some(spec) = workload::pod_spec_mut(item, kind) else {
         return;
     };
-    let keeps_token = token_keeper(ctx, &namespace, spec);
+    let keeps_token = token_keeper(ctx);
     let image_user = image_user(ctx, spec);
     let h = Hardening {
         keeps_token,
@@ -69,7 +65,7 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
 /// Why the pod keeps its ServiceAccount token, if it does: the class says it talks to the API,
 /// a binding in the input grants its account a role, or the account asks for the token itself.
 /// A token taken from an API client stops it (cert-manager's controllers, operators).
-fn token_keeper(ctx: &WorkloadCtx, namespace: &str, spec: &Value) -> Option<String> {
+fn token_keeper(ctx: &WorkloadCtx) -> Option<String> {
     if ctx
         .class
         .spec
@@ -82,8 +78,7 @@ fn token_keeper(ctx: &WorkloadCtx, namespace: &str, spec: &Value) -> Option<Stri
             ctx.class.name
         ));
     }
-    let name = crate::service_accounts::account_name(spec);
-    let account = ctx.inventory.service_accounts.account(namespace, name);
+    let crate::model::PodAccount { name, account } = ctx.workload.account.as_ref()?;
     if !account.bindings.is_empty() {
         let bindings: Vec<String> = account.bindings.iter().map(|b| b.display()).collect();
         return Some(format!(

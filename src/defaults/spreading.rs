@@ -12,8 +12,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Map, Value};
 
-use super::replicas;
 use super::{Outcome, WorkloadCtx};
+use super::{companions, replicas};
 use crate::config::DefaultKind;
 use crate::workload;
 
@@ -24,23 +24,23 @@ const PREFERRED: &str = "preferredDuringSchedulingIgnoredDuringExecution";
 const REQUIRED: &str = "requiredDuringSchedulingIgnoredDuringExecution";
 
 pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
-    if replicas::scalable(ctx).is_none() || !ctx.wants(D) || ctx.class.env.spreading != Some(true) {
+    if ctx.scalable().is_none() || !ctx.wants(D) || ctx.class.env.spreading != Some(true) {
         return;
     }
     if replicas::min_pods(ctx, item) <= 1 {
         return;
     }
-    let Some(labels) = replicas::pod_label_map(item, ctx) else {
+    let Some(labels) = companions::pod_label_map(item, ctx) else {
         out.warn(format!(
             "no spreading: the pod template has no labels for the anti-affinity and spread constraint to select; \
              add labels to {}.metadata.labels",
-            ctx.kind.template_path.join(".")
+            ctx.kind().template_path.join(".")
         ));
         return;
     };
     let enforce = ctx.enforces(D);
-    let base = ctx.kind.pod_spec_path();
-    let Some(spec) = workload::pod_spec_mut(item, ctx.kind) else {
+    let base = ctx.kind().pod_spec_path();
+    let Some(spec) = workload::pod_spec_mut(item, ctx.kind()) else {
         return;
     };
     match anti_affinity(spec, &labels, enforce) {
@@ -177,8 +177,8 @@ fn zone_spread(
 
 #[cfg(test)]
 mod tests {
-    use super::super::replicas::testing::*;
     use super::*;
+    use crate::defaults::testing::*;
     use serde_json::json;
 
     #[test]

@@ -14,11 +14,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use serde_json::Value;
 
-use super::index::{Index, PortProto, Service, TargetPort, Workload, port_number, scalar};
 use super::refs::{self, HostRef};
 use crate::config::{Config, EdgeEnd, PeerSpec};
 use crate::krm::{FnResult, annotations};
-use crate::service_accounts::ServiceAccounts;
+use crate::model::{Model, PortProto, Service, TargetPort, Workload, port_number, scalar};
 use crate::workload;
 
 /// The label a declared `ns/name` peer outside the render is selected by (the recommended
@@ -28,10 +27,11 @@ pub const OUTSIDE_NAME_LABEL: &str = "app.kubernetes.io/name";
 /// Stands for "every port" in a port set (a declared edge to a callee that declares none).
 pub const ANY_PORT: (&str, i32) = ("*", 0);
 
-/// The graph of one run. Workloads are indexes into `index.workloads`.
-#[derive(Debug, Default)]
-pub struct Graph {
-    pub index: Index,
+/// The graph of one run. Workloads are indexes into `model.workloads`.
+#[derive(Debug)]
+pub struct Graph<'m> {
+    /// The run's model of the input.
+    pub model: &'m Model,
     /// (caller, callee) -> ports on the callee's pods.
     pub flows: BTreeMap<(usize, usize), BTreeSet<PortProto>>,
     /// (ingress controller entry, workload) -> ports.
@@ -63,15 +63,22 @@ struct Text<'a> {
     secret: bool,
 }
 
-/// Builds the graph of the items; `accounts` tells which workloads talk to the API server.
-pub fn build(items: &[Value], config: &Config, accounts: &ServiceAccounts) -> Graph {
+/// Builds the graph of the items from the run's model of them.
+pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m> {
     let mut g = Graph {
-        index: Index::build(items, config),
-        ..Default::default()
+        model,
+        flows: BTreeMap::new(),
+        controllers: BTreeMap::new(),
+        monitoring: BTreeMap::new(),
+        external: BTreeMap::new(),
+        extra_ingress: BTreeMap::new(),
+        uncalled: Vec::new(),
+        extra_egress: BTreeMap::new(),
+        results: Vec::new(),
     };
     let mut warned: HashSet<(usize, String)> = HashSet::new();
-    for w in 0..g.index.workloads.len() {
-        let texts = texts_of(items, &g.index, &g.index.workloads[w], &mut g.results);
+    for w in 0..g.model.workloads.len() {
+        let texts = texts_of(items, g.model, &g.model.workloads[w], &mut g.results);
         for t in &texts {
             for (n, h) in refs::hosts(&t.text).into_iter().enumerate() {
                 // In the value of an address variable the first name is the host; later ones
@@ -84,7 +91,7 @@ pub fn build(items: &[Value], config: &Config, accounts: &ServiceAccounts) -> Gr
     routes(items, config, &mut g);
     declared(items, config, &mut g);
     super::platform::api_server_callers(items, config, &mut g);
-    super::platform::api_server_clients(items, config, accounts, &mut g);
+    super::platform::api_server_clients(items, config, &mut g);
     super::platform::outside_callers(items, &mut g);
     super::platform::uncalled_services(items, config, &mut g);
     g
@@ -93,7 +100,7 @@ pub fn build(items: &[Value], config: &Config, accounts: &ServiceAccounts) -> Gr
 /// Every string the pods of a workload consume.
 fn texts_of<'a>(
     items: &'a [Value],
-    ix: &Index,
+    ix: &Model,
     w: &Workload,
     results: &mut Vec<FnResult>,
 ) -> Vec<Text<'a>> {
@@ -222,7 +229,7 @@ fn texts_of<'a>(
 /// The values of a ConfigMap or Secret (one key, or all), Secret `data` decoded from base64.
 fn config_values<'a>(
     items: &'a [Value],
-    ix: &Index,
+    ix: &Model,
     kind: &'static str,
     ns: &str,
     name: &str,
@@ -276,13 +283,13 @@ fn references(
     address: bool,
     warned: &mut HashSet<(usize, String)>,
 ) {
-    let caller = &g.index.workloads[w];
+    let caller = &g.model.workloads[w];
     let target = refs::service_name(&h.host, &caller.namespace)
-        .and_then(|(ns, name)| g.index.service(&ns, &name));
+        .and_then(|(ns, name)| g.model.service(&ns, &name));
     let Some(s) = target else {
         let clear = address || h.in_url;
         if clear
-            && refs::looks_in_cluster(&h.host, |ns| g.index.namespaces.contains(ns))
+            && refs::looks_in_cluster(&h.host, |ns| g.model.namespaces.contains(ns))
             && warned.insert((w, h.host.clone()))
         {
             let what = if t.secret {
@@ -301,7 +308,7 @@ fn references(
         }
         return;
     };
-    let svc = &g.index.services[s];
+    let svc = &g.model.services[s];
     let callee_key = (w, format!("svc:{}", svc.name));
     if !svc.has_selector || svc.backends.is_empty() {
         if warned.insert(callee_key) {
@@ -367,7 +374,7 @@ fn add_service_flow(
                 TargetPort::Number(n) => {
                     ports.insert((sp.protocol.clone(), *n));
                 }
-                TargetPort::Name(name) => match g.index.workloads[b].port_named(name) {
+                TargetPort::Name(name) => match g.model.workloads[b].port_named(name) {
                     Some(p) => {
                         ports.insert(p);
                     }
@@ -375,7 +382,7 @@ fn add_service_flow(
                         FnResult::warning(format!(
                             "targetPort `{name}` of Service {} names no container port of {}; that port is not allowed",
                             svc.name,
-                            g.index.workloads[b].display()
+                            g.model.workloads[b].display()
                         ))
                         .about(&items[svc.item]),
                     ),
@@ -458,7 +465,7 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
             _ => continue,
         }
         for (bns, name, port) in backends {
-            let Some(s) = g.index.service(&bns, &name) else {
+            let Some(s) = g.model.service(&bns, &name) else {
                 g.results.push(
                     FnResult::warning(format!(
                         "{} routes to Service {name}, which is not in the input; no NetworkPolicy admits the ingress controller for it",
@@ -468,7 +475,7 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
                 );
                 continue;
             };
-            let svc = g.index.services[s].clone();
+            let svc = g.model.services[s].clone();
             let chosen: Vec<usize> = (0..svc.ports.len())
                 .filter(|&i| match &port {
                     None => true,
@@ -505,8 +512,8 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
                 EdgeEnd::Peer(p) => Some(p.clone()),
                 EdgeEnd::Name(n) => {
                     let (ns, name) = n.split_once('/')?;
-                    let known = !workloads_named(&g.index, n).is_empty()
-                        || !service_named(&g.index, n).is_empty();
+                    let known = !workloads_named(g.model, n).is_empty()
+                        || !service_named(g.model, n).is_empty();
                     (!known && !n.starts_with("class:")).then(|| PeerSpec {
                         namespace: Some(ns.to_string()),
                         pod_labels: [(OUTSIDE_NAME_LABEL.to_string(), name.to_string())].into(),
@@ -518,7 +525,7 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
         let from_outside = outside(&e.from, g);
         let to_outside = outside(&e.to, g);
         let from = match (&from_outside, e.from.as_name()) {
-            (None, Some(n)) => workloads_named(&g.index, n),
+            (None, Some(n)) => workloads_named(g.model, n),
             _ => Vec::new(),
         };
         if from.is_empty() && from_outside.is_none() {
@@ -533,21 +540,21 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
         let mut targets: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
         let to_name = e.to.as_name().filter(|_| to_outside.is_none());
         let services = to_name
-            .map(|n| service_named(&g.index, n))
+            .map(|n| service_named(g.model, n))
             .unwrap_or_default();
         for &s in &services {
-            let svc = &g.index.services[s];
+            let svc = &g.model.services[s];
             for &b in &svc.backends {
                 let ports = if e.ports.is_empty() {
                     svc.ports
                         .iter()
                         .filter_map(|sp| match &sp.target {
                             TargetPort::Number(n) => Some((sp.protocol.clone(), *n)),
-                            TargetPort::Name(n) => g.index.workloads[b].port_named(n),
+                            TargetPort::Name(n) => g.model.workloads[b].port_named(n),
                         })
                         .collect()
                 } else {
-                    edge_ports(&g.index.workloads[b], &e.ports)
+                    edge_ports(&g.model.workloads[b], &e.ports)
                 };
                 targets.push((b, ports));
             }
@@ -555,11 +562,11 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
         if services.is_empty()
             && let Some(n) = to_name
         {
-            for w in workloads_named(&g.index, n) {
+            for w in workloads_named(g.model, n) {
                 let ports = if e.ports.is_empty() {
-                    g.index.workloads[w].all_ports()
+                    g.model.workloads[w].all_ports()
                 } else {
-                    edge_ports(&g.index.workloads[w], &e.ports)
+                    edge_ports(&g.model.workloads[w], &e.ports)
                 };
                 targets.push((w, ports));
             }
@@ -615,10 +622,9 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
             }
         }
     }
-    for w in 0..g.index.workloads.len() {
-        let Some(class) = g.index.workloads[w]
-            .class
-            .as_deref()
+    for w in 0..g.model.workloads.len() {
+        let Some(class) = g.model.workloads[w]
+            .class_name()
             .and_then(|c| config.class(c))
         else {
             continue;
@@ -632,8 +638,8 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
         }
     }
     for (m, spec) in config.network.monitoring.iter().enumerate() {
-        for w in 0..g.index.workloads.len() {
-            let wl = &g.index.workloads[w];
+        for w in 0..g.model.workloads.len() {
+            let wl = &g.model.workloads[w];
             let ports: BTreeSet<PortProto> = if spec.ports.is_empty() {
                 ["metrics", "http-metrics"]
                     .iter()
@@ -661,20 +667,20 @@ fn scrape_annotations(items: &[Value], config: &Config, g: &mut Graph) {
         if ann["prometheus.io/scrape"] != "true" {
             return;
         }
-        let wl = &g.index.workloads[w];
+        let wl = &g.model.workloads[w];
         let ports = match port_number(&ann["prometheus.io/port"]) {
             Some(p) => [("TCP".to_string(), p)].into(),
             None => wl.all_ports(),
         };
         wanted.entry(w).or_default().extend(ports);
     };
-    for w in 0..g.index.workloads.len() {
-        let wl = &g.index.workloads[w];
+    for w in 0..g.model.workloads.len() {
+        let wl = &g.model.workloads[w];
         if let Some(t) = workload::pod_template(&items[wl.item], &wl.kind) {
             asked(w, &t["metadata"]["annotations"], g);
         }
     }
-    for svc in &g.index.services {
+    for svc in &g.model.services {
         for &b in &svc.backends {
             asked(b, &items[svc.item]["metadata"]["annotations"], g);
         }
@@ -684,7 +690,7 @@ fn scrape_annotations(items: &[Value], config: &Config, g: &mut Graph) {
             continue;
         }
         if config.network.monitoring.is_empty() {
-            let wl = &g.index.workloads[w];
+            let wl = &g.model.workloads[w];
             let list: Vec<String> = ports.iter().map(|(_, p)| p.to_string()).collect();
             g.results.push(
                 FnResult::warning(format!(
@@ -717,10 +723,10 @@ fn edge_ports(w: &Workload, ports: &[Value]) -> BTreeSet<PortProto> {
 }
 
 /// Workloads an edge end names: `class:NAME`, `namespace/name` or `name` (in any namespace).
-fn workloads_named(ix: &Index, spec: &str) -> Vec<usize> {
+fn workloads_named(ix: &Model, spec: &str) -> Vec<usize> {
     if let Some(class) = spec.strip_prefix("class:") {
         return (0..ix.workloads.len())
-            .filter(|&w| ix.workloads[w].class.as_deref() == Some(class))
+            .filter(|&w| ix.workloads[w].class_name() == Some(class))
             .collect();
     }
     match spec.split_once('/') {
@@ -736,7 +742,7 @@ fn workloads_named(ix: &Index, spec: &str) -> Vec<usize> {
 }
 
 /// Services an edge end names: `namespace/name` or `name` (in any namespace).
-fn service_named(ix: &Index, spec: &str) -> Vec<usize> {
+fn service_named(ix: &Model, spec: &str) -> Vec<usize> {
     if spec.starts_with("class:") {
         return Vec::new();
     }

@@ -1,8 +1,9 @@
 //! The service graph and the least-privilege NetworkPolicies derived from it.
 //!
-//! [`index`] indexes the input once; [`refs`] finds host names in text; [`infer`] builds the
-//! graph (inferred and declared flows); [`policy`] turns it into NetworkPolicies; [`render`]
-//! draws it as Mermaid or DOT.
+//! The graph reads the run's [`crate::model`] of the input; [`refs`] finds host names in text;
+//! [`infer`] builds the graph (inferred and declared flows); [`platform`] adds the callers and
+//! callees with no pod in the input (the API server, clients outside the cluster); [`policy`]
+//! turns it into NetworkPolicies; [`render`] draws it as Mermaid or DOT.
 //!
 //! # Ingress controllers
 //!
@@ -26,7 +27,6 @@
 //!
 //! Several entries allow several controllers (e.g. ingress-nginx and an Envoy Gateway).
 
-pub mod index;
 pub mod infer;
 pub mod platform;
 pub mod policy;
@@ -36,8 +36,8 @@ pub mod render;
 use serde_json::Value;
 
 use crate::config::{Config, PeerSpec};
-use crate::inventory::Inventory;
 use crate::krm::FnResult;
+use crate::model::Model;
 
 /// What NetworkPolicy generation produced.
 #[derive(Debug, Default)]
@@ -61,15 +61,15 @@ pub fn ingress_controllers(config: &Config) -> Vec<PeerSpec> {
         })
 }
 
-/// Builds the graph from the items and emits the policies (building the inventory; the
-/// pipeline, which has one, calls [`generate_with`]).
+/// Builds the graph from the items and emits the policies (building the model; the pipeline,
+/// which has one, calls [`generate_with`]).
 pub fn generate(items: &[Value], config: &Config) -> GraphOutcome {
-    generate_with(items, config, &Inventory::build(items))
+    generate_with(items, config, &Model::build(items, config))
 }
 
-/// Builds the graph from the items and emits the policies, with the run's inventory.
-pub fn generate_with(items: &[Value], config: &Config, inventory: &Inventory) -> GraphOutcome {
-    let graph = infer::build(items, config, &inventory.service_accounts);
+/// Builds the graph from the items and emits the policies, with the run's model.
+pub fn generate_with(items: &[Value], config: &Config, model: &Model) -> GraphOutcome {
+    let graph = infer::build(items, config, model);
     let policies = policy::emit(items, config, &graph);
     let mut results = graph.results;
     results.extend(policies.results);
@@ -88,7 +88,8 @@ pub enum Format {
 
 /// The graph as Mermaid or DOT text.
 pub fn render(items: &[Value], config: &Config, format: Format) -> String {
-    let graph = infer::build(items, config, &Inventory::build(items).service_accounts);
+    let model = Model::build(items, config);
+    let graph = infer::build(items, config, &model);
     match format {
         Format::Mermaid => render::mermaid(&graph, config),
         Format::Dot => render::dot(&graph, config),

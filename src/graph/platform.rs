@@ -12,11 +12,10 @@ use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicyPeer};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::Value;
 
-use super::index::{PortProto, Service, TargetPort, port_number};
 use super::infer::{ANY_PORT, Graph};
 use crate::config::{Config, Mode, UncalledServices};
 use crate::krm::{FnResult, annotations};
-use crate::service_accounts::{self, ServiceAccounts};
+use crate::model::{PortProto, Service, TargetPort, port_number};
 use crate::workload;
 
 /// The ports a pod reaches the API server on: the `kubernetes` Service port and the usual
@@ -54,7 +53,7 @@ fn backend_ports(g: &Graph, svc: &Service, chosen: &[usize], b: usize) -> BTreeS
             let sp = &svc.ports[pi];
             match &sp.target {
                 TargetPort::Number(n) => Some((sp.protocol.clone(), *n)),
-                TargetPort::Name(name) => g.index.workloads[b].port_named(name),
+                TargetPort::Name(name) => g.model.workloads[b].port_named(name),
             }
         })
         .collect()
@@ -120,10 +119,10 @@ pub fn api_server_callers(items: &[Value], config: &Config, g: &mut Graph) {
             continue;
         }
         for (ns, name, port) in api_server_targets(item) {
-            let Some(s) = g.index.service(&ns, &name) else {
+            let Some(s) = g.model.service(&ns, &name) else {
                 continue;
             };
-            let svc = g.index.services[s].clone();
+            let svc = g.model.services[s].clone();
             let chosen: Vec<usize> = (0..svc.ports.len())
                 .filter(|&i| svc.ports[i].port == port)
                 .collect();
@@ -149,23 +148,20 @@ pub fn api_server_callers(items: &[Value], config: &Config, g: &mut Graph) {
 /// Item 4: a workload whose ServiceAccount a (Cluster)RoleBinding in the input binds, or that
 /// asks for its token (pod or account `automountServiceAccountToken: true`, a projected
 /// `serviceAccountToken` volume), talks to the API server.
-pub fn api_server_clients(
-    items: &[Value],
-    config: &Config,
-    accounts: &ServiceAccounts,
-    g: &mut Graph,
-) {
+pub fn api_server_clients(items: &[Value], config: &Config, g: &mut Graph) {
     let peers = api_server_peers(config);
     let ports: BTreeSet<PortProto> = API_SERVER_PORTS
         .iter()
         .map(|p| ("TCP".to_string(), *p))
         .collect();
-    for w in 0..g.index.workloads.len() {
-        let wl = &g.index.workloads[w];
-        let Some(spec) = workload::pod_spec(&items[wl.item], &wl.kind) else {
+    for w in 0..g.model.workloads.len() {
+        let wl = &g.model.workloads[w];
+        let (Some(spec), Some(account)) =
+            (workload::pod_spec(&items[wl.item], &wl.kind), &wl.account)
+        else {
             continue;
         };
-        let account = accounts.account(&wl.namespace, service_accounts::account_name(spec));
+        let account = &account.account;
         let projected = spec["volumes"].as_array().into_iter().flatten().any(|v| {
             v["projected"]["sources"]
                 .as_array()
@@ -186,8 +182,8 @@ pub fn api_server_clients(
 /// clients from outside (narrowed to `loadBalancerSourceRanges` when set) on their target
 /// ports; so do container `hostPort`s. `hostNetwork` pods are outside NetworkPolicy: warned.
 pub fn outside_callers(items: &[Value], g: &mut Graph) {
-    for s in 0..g.index.services.len() {
-        let svc = g.index.services[s].clone();
+    for s in 0..g.model.services.len() {
+        let svc = g.model.services[s].clone();
         let spec = &items[svc.item]["spec"];
         let ty = spec["type"].as_str().unwrap_or("ClusterIP");
         let external_ips = spec["externalIPs"]
@@ -215,8 +211,8 @@ pub fn outside_callers(items: &[Value], g: &mut Graph) {
             add_ingress(g, b, &peers, ports);
         }
     }
-    for w in 0..g.index.workloads.len() {
-        let wl = g.index.workloads[w].clone();
+    for w in 0..g.model.workloads.len() {
+        let wl = g.model.workloads[w].clone();
         let Some(spec) = workload::pod_spec(&items[wl.item], &wl.kind) else {
             continue;
         };
@@ -286,15 +282,15 @@ pub fn uncalled_services(items: &[Value], config: &Config, g: &mut Graph) {
         }
     }
     let any = (ANY_PORT.0.to_string(), ANY_PORT.1);
-    for s in 0..g.index.services.len() {
-        let svc = g.index.services[s].clone();
+    for s in 0..g.model.services.len() {
+        let svc = g.model.services[s].clone();
         if !svc.has_selector || svc.backends.is_empty() {
             continue;
         }
         let chosen: Vec<usize> = (0..svc.ports.len()).collect();
         let mut uncalled = Vec::new();
         for &b in &svc.backends {
-            if !g.index.workloads[b].managed {
+            if !g.model.workloads[b].managed {
                 continue;
             }
             let targets = backend_ports(g, &svc, &chosen, b);
@@ -315,7 +311,7 @@ pub fn uncalled_services(items: &[Value], config: &Config, g: &mut Graph) {
         };
         let pods: Vec<String> = uncalled
             .iter()
-            .map(|(b, _)| g.index.workloads[*b].display())
+            .map(|(b, _)| g.model.workloads[*b].display())
             .collect();
         let consequence = match mode {
             UncalledServices::Deny => {
@@ -340,7 +336,7 @@ pub fn uncalled_services(items: &[Value], config: &Config, g: &mut Graph) {
             .push(result(message.clone()).about(&items[svc.item]));
         for (b, _) in &uncalled {
             g.results
-                .push(result(message.clone()).about(&items[g.index.workloads[*b].item]));
+                .push(result(message.clone()).about(&items[g.model.workloads[*b].item]));
         }
         g.uncalled.push(s);
         if mode == UncalledServices::SameNamespace {

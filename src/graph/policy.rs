@@ -25,11 +25,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
-use super::index::{PortProto, Workload};
 use super::infer::{ANY_PORT, Graph};
 use crate::config::{Config, PeerSpec, UserPolicies};
 use crate::generated;
 use crate::krm::FnResult;
+use crate::model::{PortProto, Workload};
 
 /// The namespace label every namespace carries (Kubernetes 1.21+).
 pub const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
@@ -205,7 +205,7 @@ pub struct Policies {
 
 /// Emits the policies of a graph, sorted by namespace and name.
 pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
-    let ix = &g.index;
+    let ix = g.model;
     let mut results = Vec::new();
     let keep = config.network.user_policies.unwrap_or(UserPolicies::Keep) == UserPolicies::Keep;
     let user = if keep {

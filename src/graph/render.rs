@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::index::PortProto;
 use super::infer::{ANY_PORT, Graph};
 use crate::config::{Config, PeerSpec};
+use crate::model::PortProto;
 
 /// A node: stable id and label.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,7 +63,7 @@ fn peer_label(p: &PeerSpec) -> String {
 
 /// Nodes and edges, sorted.
 fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, String), String>) {
-    let ix = &g.index;
+    let ix = g.model;
     let multi_ns = ix
         .workloads
         .iter()
