@@ -22,6 +22,7 @@ pub mod optout;
 pub mod pipeline;
 pub mod quantity;
 pub mod report;
+pub mod results;
 pub mod run;
 pub mod service_accounts;
 pub mod suggest;

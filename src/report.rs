@@ -10,7 +10,7 @@ use similar::TextDiff;
 
 use crate::config::DefaultKind;
 use crate::krm::ResourceRef;
-use crate::pipeline::{ChangedResource, Summary};
+use crate::results::{ChangedResource, Summary};
 
 /// Short column headings, in `DefaultKind::ALL` order.
 fn heading(d: DefaultKind) -> &'static str {

@@ -6,7 +6,8 @@ use crate::cli::{GraphFormat, OutputArgs};
 use crate::config::{Config, ConfigProblem, Mode};
 use crate::emit::{ItemTexts, ItemWriter};
 use crate::krm::{FnResult, ResourceList, Severity, yaml};
-use crate::pipeline::{self, Summary};
+use crate::pipeline;
+use crate::results::Summary;
 use crate::{graph, report};
 
 /// What a run writes and how it exits.

@@ -1,8 +1,9 @@
 //! What the input says about ServiceAccounts: the RoleBindings and ClusterRoleBindings whose
 //! subjects name each account, and the account's own `automountServiceAccountToken`. Built once
-//! per run inside [`crate::model::Model`] (each workload's view carries its account); read by the token default (a bound account is
-//! an API client and keeps its token) and by the NetworkPolicies (an API client needs egress to
-//! the API server), so both always agree about which workloads talk to the API server.
+//! per run inside [`crate::model::Model`] (each workload's view carries its account); read by
+//! the token default (a bound account is an API client and keeps its token) and by the
+//! NetworkPolicies (an API client needs egress to the API server), so both always agree about
+//! which workloads talk to the API server.
 //!
 //! Namespaces follow the layouts real renders have: `helm template` leaves `metadata.namespace`
 //! off most objects while ClusterRoleBinding subjects name one. An account is looked up under
