@@ -24,7 +24,7 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 /// Notes which runner path ran, for the summary scripts/test.sh prints at the end.
-fn record(line: &str) {
+pub(crate) fn record(line: &str) {
     eprintln!("RUNNER: {line}");
     if let Some(path) = std::env::var_os("APPLY_DEFAULTS_RUNNER_LOG") {
         if let Ok(mut f) = std::fs::OpenOptions::new()
