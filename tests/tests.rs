@@ -5,6 +5,7 @@ mod util;
 
 mod examples;
 mod hardening;
+mod helm;
 mod hostile;
 mod modules;
 mod netpol;
