@@ -3,6 +3,7 @@
 
 mod util;
 
+mod checkers;
 mod examples;
 mod hardening;
 mod helm;
