@@ -7,15 +7,18 @@
 //! cluster, over a model of the pods: one pod per workload of the rendered output (its namespace,
 //! its pod-template labels, its container ports, a private pod IP), its namespace labelled as the
 //! API server labels it (`kubernetes.io/metadata.name`), one probe per container port. Its
-//! "Combined" table (ingress and egress both allow) is the allowed pod-to-pod connectivity.
+//! "Combined" table (ingress and egress both allow) is the allowed pod-to-pod connectivity; a
+//! pod's traffic to itself is left out.
 //!
 //! The intended graph is the function's own `apply-defaults graph` over the same input and
 //! config: the one description of intent every input has (the prod overlay, the Interview Prep
 //! Trainer stack and the examples alike), and the one users read in the README. That graph is
 //! itself tied to the migration plan's flows by tests/netpol.rs and tests/netpol_flows.rs; this
 //! test closes the loop from the graph to the policies with an evaluator we did not write.
-//! Pod-to-pod only: the ingress controller, the internet, DNS and the API server have no pod in
-//! the model (tests/netpol.rs covers those peers with its own evaluator).
+//! Besides the workloads, the model has the peers the graph names that are pods: each ingress
+//! controller (a pod of its peer spec) and cluster DNS (`kube-system`, `k8s-app: kube-dns`),
+//! which the README's rule gives every pod on 53 TCP and UDP. The internet, named CIDRs, the API
+//! server and monitoring peers have no pod in the model (tests/netpol.rs covers those).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -35,6 +38,58 @@ struct Pod {
     name: String,
     labels: Value,
     ports: Vec<(i64, String)>,
+    /// Labels of its namespace beyond `kubernetes.io/metadata.name` (the peers' namespaces).
+    namespace_labels: Value,
+}
+
+impl Pod {
+    fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Cluster DNS as the API server and kubeadm/k3s run it: `k8s-app: kube-dns` in kube-system.
+fn kube_dns() -> Pod {
+    Pod {
+        namespace: "kube-system".into(),
+        name: "kube-dns".into(),
+        labels: json!({"k8s-app": "kube-dns"}),
+        ports: vec![(53, "TCP".into()), (53, "UDP".into())],
+        namespace_labels: json!({}),
+    }
+}
+
+/// The pod of a graph peer node (`ingress controller (ns ingress-nginx, app=x)`): its namespace
+/// (or one labelled as the peer says), its pod labels; no ports, it only calls.
+fn peer_pod(id: &str, label: &str) -> Pod {
+    let inner = label
+        .split_once('(')
+        .and_then(|(_, r)| r.strip_suffix(')'))
+        .unwrap_or_default();
+    let (mut namespace, mut ns_labels, mut labels) = (None, json!({}), json!({}));
+    for part in inner.split(", ").filter(|p| *p != "all namespaces") {
+        match part.strip_prefix("ns ") {
+            Some(kv) => match kv.split_once('=') {
+                Some((k, v)) => ns_labels[k] = json!(v),
+                None => namespace = Some(kv.to_string()),
+            },
+            None => {
+                if let Some((k, v)) = part.split_once('=') {
+                    labels[k] = json!(v);
+                }
+            }
+        }
+    }
+    if labels.as_object().is_some_and(|m| m.is_empty()) {
+        labels = json!({"app.kubernetes.io/name": id});
+    }
+    Pod {
+        namespace: namespace.unwrap_or_else(|| format!("{id}-ns").replace('_', "-")),
+        name: id.replace('_', "-"),
+        labels,
+        ports: Vec::new(),
+        namespace_labels: ns_labels,
+    }
 }
 
 fn pod_template(doc: &Value) -> Option<&Value> {
@@ -82,6 +137,7 @@ fn pods(docs: &[Value]) -> Vec<Pod> {
                     .to_string(),
                 labels: t["metadata"]["labels"].clone(),
                 ports,
+                namespace_labels: json!({}),
             })
         })
         .collect()
@@ -91,9 +147,12 @@ fn pods(docs: &[Value]) -> Vec<Pod> {
 fn probe_model(docs: &[Value], pods: &[Pod]) -> (Value, Vec<(i64, String)>) {
     let mut namespaces: BTreeMap<String, Value> = BTreeMap::new();
     for p in pods {
-        namespaces
+        let entry = namespaces
             .entry(p.namespace.clone())
             .or_insert_with(|| json!({"kubernetes.io/metadata.name": p.namespace}));
+        for (k, v) in p.namespace_labels.as_object().into_iter().flatten() {
+            entry[k] = v.clone();
+        }
     }
     for ns in docs.iter().filter(|d| d["kind"] == "Namespace") {
         let name = ns["metadata"]["name"].as_str().unwrap_or_default();
@@ -172,8 +231,14 @@ fn combined_tables(stdout: &str) -> Vec<Vec<(String, Vec<String>)>> {
 }
 
 /// What cyclonus says the policies allow between the pods, on the ports the target listens on.
-fn cyclonus_flows(cyclonus: &Path, docs: &[Value], what: &str) -> (BTreeSet<Flow>, usize) {
-    let pods = pods(docs);
+fn cyclonus_flows(
+    cyclonus: &Path,
+    docs: &[Value],
+    peers: Vec<Pod>,
+    what: &str,
+) -> (BTreeSet<Flow>, usize) {
+    let mut pods = pods(docs);
+    pods.extend(peers);
     let (model, probes) = probe_model(docs, &pods);
     let policies: Vec<Value> = docs
         .iter()
@@ -221,6 +286,10 @@ fn cyclonus_flows(cyclonus: &Path, docs: &[Value], what: &str) -> (BTreeSet<Flow
         assert_eq!(order.len(), pods.len(), "{what}: port {port}: rows");
         for (from, cells) in rows {
             for (to, cell) in order.iter().zip(cells) {
+                // A pod's traffic to itself does not leave it: not NetworkPolicy's business.
+                if from == *to {
+                    continue;
+                }
                 match cell.as_str() {
                     "." => {
                         flows.insert((from.clone(), to.to_string(), *port, proto.clone()));
@@ -237,42 +306,55 @@ fn cyclonus_flows(cyclonus: &Path, docs: &[Value], what: &str) -> (BTreeSet<Flow
     (flows, pairs)
 }
 
-/// The function's intended pod-to-pod flows: `apply-defaults graph --format mermaid`.
-fn intended_flows(input: &str, config: Option<&Path>, docs: &[Value]) -> BTreeSet<Flow> {
+/// The function's intended flows, and the peer pods they need: `apply-defaults graph --format
+/// mermaid` gives the workload-to-workload edges and the ingress controllers' edges (each
+/// controller becomes a pod of its peer spec); the README's DNS rule adds every pod's egress to
+/// cluster DNS on 53 TCP and UDP (the graph leaves DNS out as noise). The peers' own namespaces
+/// carry no policy, so their egress is open: they reach DNS too.
+fn intended_flows(
+    input: &str,
+    config: Option<&Path>,
+    docs: &[Value],
+) -> (BTreeSet<Flow>, Vec<Pod>) {
     let mut args = vec!["graph".to_string(), "--format".into(), "mermaid".into()];
     if let Some(c) = config {
         args.push(format!("--config={}", c.display()));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = util::run(&args, input).expect_code(0);
-    let pods = pods(docs);
-    // Node ids of workloads and what they stand for: `name`, or `namespace/name` when the
-    // render spans namespaces.
+    let workloads = pods(docs);
+    let mut peers: Vec<Pod> = vec![kube_dns()];
+    // Graph node id -> the pod it stands for (`namespace/name`). Workload labels are `name`,
+    // or `namespace/name` when the render spans namespaces.
     let mut node: BTreeMap<String, String> = BTreeMap::new();
     let mut edges = Vec::new();
     for line in out.stdout.lines().map(str::trim) {
-        if let Some((id, rest)) = line.split_once("[\"") {
-            if id.starts_with("w_") {
-                let label = rest.trim_end_matches("\"]");
-                let pod = pods
-                    .iter()
-                    .find(|p| p.name == label || format!("{}/{}", p.namespace, p.name) == label)
-                    .unwrap_or_else(|| panic!("graph node {label} is no workload"));
-                node.insert(id.to_string(), format!("{}/{}", pod.namespace, pod.name));
-            }
-        } else if let Some((from, rest)) = line.split_once(" -->|\"") {
+        if let Some((from, rest)) = line.split_once(" -->|\"") {
             let (ports, to) = rest.split_once("\"| ").expect("edge");
             edges.push((from.to_string(), ports.to_string(), to.to_string()));
+        } else if let Some((id, rest)) = line.split_once("[\"") {
+            let label = rest.trim_end_matches("\"]");
+            let pod = workloads
+                .iter()
+                .find(|p| p.name == label || p.key() == label)
+                .unwrap_or_else(|| panic!("graph node {label} is no workload"));
+            node.insert(id.to_string(), pod.key());
+        } else if let Some((id, rest)) = line.split_once("[/\"") {
+            if id.starts_with("ingress_") {
+                let peer = peer_pod(id, rest.trim_end_matches("\"/]"));
+                node.insert(id.to_string(), peer.key());
+                peers.push(peer);
+            }
         }
     }
     let mut flows = BTreeSet::new();
     for (from, ports, to) in edges {
         let (Some(f), Some(t)) = (node.get(&from), node.get(&to)) else {
-            continue; // ingress controllers, monitoring, external: no pod in the model
+            continue; // monitoring, the internet, named CIDRs: no pod in the model
         };
-        let target = pods
+        let target = workloads
             .iter()
-            .find(|p| &format!("{}/{}", p.namespace, p.name) == t)
+            .find(|p| &p.key() == t)
             .expect("target pod");
         if ports == "any" {
             for (n, proto) in &target.ports {
@@ -285,7 +367,15 @@ fn intended_flows(input: &str, config: Option<&Path>, docs: &[Value]) -> BTreeSe
             flows.insert((f.clone(), t.clone(), n.parse().expect("port"), proto.into()));
         }
     }
-    flows
+    let dns = kube_dns().key();
+    for p in workloads.iter().chain(&peers) {
+        if p.key() != dns {
+            for proto in ["TCP", "UDP"] {
+                flows.insert((p.key(), dns.clone(), 53, proto.into()));
+            }
+        }
+    }
+    (flows, peers)
 }
 
 fn assert_oracle_agrees(
@@ -295,8 +385,8 @@ fn assert_oracle_agrees(
     docs: &[Value],
 ) -> Option<(usize, usize, usize)> {
     let cyclonus = util::pinned_tool("CYCLONUS", "the NetworkPolicy oracle")?;
-    let (allowed, pairs) = cyclonus_flows(&cyclonus, docs, what);
-    let intended = intended_flows(input, config, docs);
+    let (intended, peers) = intended_flows(input, config, docs);
+    let (allowed, pairs) = cyclonus_flows(&cyclonus, docs, peers, what);
     assert!(
         !intended.is_empty(),
         "{what}: the graph has no pod-to-pod flow"
@@ -383,7 +473,8 @@ fn a_changed_policy_is_caught() {
     let Some(r) = crate::rendered::overlay("ai-interviewer", "prod") else {
         return;
     };
-    let intended = intended_flows(&r.input, Some(&r.config), &r.output);
+    let (intended, _) = intended_flows(&r.input, Some(&r.config), &r.output);
+    let peers = || intended_flows(&r.input, Some(&r.config), &r.output).1;
     let policy = |docs: &mut Vec<Value>, name: &str| -> usize {
         docs.iter()
             .position(|d| d["kind"] == "NetworkPolicy" && d["metadata"]["name"] == name)
@@ -397,7 +488,7 @@ fn a_changed_policy_is_caught() {
         .expect("ingress rules");
     assert!(!ingress.is_empty());
     ingress.remove(0);
-    let (allowed, _) = cyclonus_flows(&cyclonus, &narrowed, "narrowed");
+    let (allowed, _) = cyclonus_flows(&cyclonus, &narrowed, peers(), "narrowed");
     assert!(
         intended.difference(&allowed).next().is_some(),
         "cyclonus did not see the removed ingress rule"
@@ -416,7 +507,7 @@ fn a_changed_policy_is_caught() {
         .as_array_mut()
         .expect("egress rules")
         .push(json!({"to": [{"podSelector": {}}]}));
-    let (allowed, _) = cyclonus_flows(&cyclonus, &widened, "widened");
+    let (allowed, _) = cyclonus_flows(&cyclonus, &widened, peers(), "widened");
     let extra: Vec<&Flow> = allowed.difference(&intended).collect();
     assert!(
         extra
