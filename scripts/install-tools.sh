@@ -195,7 +195,7 @@ while IFS='=' read -r name path; do
     HELM*) v=$("$path" version --short 2>&1) ;;
     KUSTOMIZE*) v=$("$path" version 2>&1) ;;
     KUBE_SCORE) v=$("$path" version 2>&1 | head -1) ;;
-    CYCLONUS) v=$("$path" version 2>&1 | tr -d '\n' | grep -o '"Version":"[^"]*"') ;;
+    CYCLONUS) v=$("$path" version 2>/dev/null | sed -n 's/.*"Version": *"\([^"]*\)".*/\1/p') ;;
     *) v=? ;;
     esac
     printf '  %-18s %s\n' "$name" "$v" >&2
