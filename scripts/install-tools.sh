@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real tools the tests drive (kustomize, Helm 3 and 4, kube-apiserver + etcd,
-# kube-score) from their Go modules, at the versions pinned in scripts/tool-versions.sh, into a
+# kube-score, cyclonus) from their Go modules, at the versions pinned in scripts/tool-versions.sh, into a
 # cache OUTSIDE the repo:
 #
 #   $APPLY_DEFAULTS_TOOLS/<tool>-<version>/bin/<exe>     (default /opt/apply-defaults-tools)
@@ -94,6 +94,12 @@ build_helm4() {
         "helm.sh/helm/v4/cmd/helm@$HELM4_VERSION"
 }
 
+# cyclonus: the NetworkPolicy oracle (`cyclonus analyze` reads policy files, no cluster).
+build_cyclonus() {
+    go_install -ldflags "-X github.com/mattfenwick/cyclonus/pkg/cli.version=$CYCLONUS_VERSION" \
+        "github.com/mattfenwick/cyclonus/cmd/cyclonus@$CYCLONUS_VERSION"
+}
+
 build_kube_score() {
     go_install -ldflags "-X main.version=$KUBE_SCORE_VERSION" \
         "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION"
@@ -166,6 +172,7 @@ fi
 want helm3 && { install helm3 "$HELM3_VERSION" helm build_helm3 || failed=1; }
 want helm4 && { install helm4 "$HELM4_VERSION" helm build_helm4 || failed=1; }
 want kube-score && { install kube-score "$KUBE_SCORE_VERSION" kube-score build_kube_score || failed=1; }
+want cyclonus && { install cyclonus "$CYCLONUS_VERSION" cyclonus build_cyclonus || failed=1; }
 
 # Merge: keep lines for tools not rebuilt in this call (locked: two installs may run at once).
 exec 9>"$TOOLS/.lock"
@@ -188,6 +195,7 @@ while IFS='=' read -r name path; do
     HELM*) v=$("$path" version --short 2>&1) ;;
     KUSTOMIZE*) v=$("$path" version 2>&1) ;;
     KUBE_SCORE) v=$("$path" version 2>&1 | head -1) ;;
+    CYCLONUS) v=$("$path" version 2>/dev/null | sed -n 's/.*"Version": *"\([^"]*\)".*/\1/p') ;;
     *) v=? ;;
     esac
     printf '  %-18s %s\n' "$name" "$v" >&2

@@ -12,3 +12,4 @@ HELM4_VERSION=v4.3.2              # helm.sh/helm/v4, newest
 KUBERNETES_VERSION=v1.37.2        # k8s.io/kubernetes (kube-apiserver), newest stable
 ETCD_VERSION=v3.7.3               # go.etcd.io/etcd/server/v3, newest stable
 KUBE_SCORE_VERSION=v1.20.0        # github.com/zegl/kube-score, the only version served
+CYCLONUS_VERSION=v0.5.6           # github.com/mattfenwick/cyclonus, the NetworkPolicy analyzer; the only version served (np-guard netpol-analyzer: 403)

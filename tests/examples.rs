@@ -521,3 +521,47 @@ fn schema_file_accepts_the_examples_and_flags_the_broken_config() {
         errors.keys()
     );
 }
+
+/// One example's run, for the checkers and the NetworkPolicy oracle (tests/checkers.rs,
+/// tests/netpol_oracle.rs): the manifests in and out (config objects, the Kptfile and
+/// orchestrator annotations dropped), the function config and the run's results.
+pub(crate) struct RenderedExample {
+    pub name: &'static str,
+    pub input: Vec<Value>,
+    pub config: Option<Value>,
+    pub output: Vec<Value>,
+    pub results: Value,
+}
+
+/// Every case that renders (exit 0; check mode and the broken config write nothing new).
+pub(crate) fn rendered_examples() -> Vec<RenderedExample> {
+    let manifests = |items: &[Value]| -> Vec<Value> {
+        items
+            .iter()
+            .filter(|i| annotation(i, "config.kubernetes.io/local-config").is_none())
+            .filter(|i| i["kind"] != "Kptfile")
+            .map(without_orchestrator_annotations)
+            .collect()
+    };
+    CASES
+        .iter()
+        .filter_map(|name| {
+            let dir = examples_dir().join(name);
+            let expected = read_expected(&dir);
+            if expected.exit_code != 0 {
+                return None;
+            }
+            let input = read_package(&dir);
+            let config = function_config(&dir, &expected);
+            let out = run_function(&input, config.as_ref());
+            assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+            Some(RenderedExample {
+                name,
+                input: manifests(&input),
+                config,
+                output: manifests(&out.items),
+                results: out.results,
+            })
+        })
+        .collect()
+}

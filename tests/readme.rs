@@ -196,7 +196,8 @@ fn traffic_picture_is_the_graph_of_this_repository() {
 // Every shell command in the README and every Makefile target is run by a test (issue 17).
 
 /// README sections other work owns and rewrites (the runners, Helm, the tests' tool installs):
-/// their commands are tested in tests/runners.rs, not listed here.
+/// their commands are tested in tests/runners.rs and tests/helm.rs (which runs the Helm block as
+/// written), not listed here.
 fn excluded_section(h2: &str, h3: &str) -> bool {
     h2 == "Running it" || h2 == "Tests" || h2.contains("Helm") || h3.contains("Helm")
 }

@@ -1,7 +1,8 @@
 //! Every way the function is run, for real: the container image under kustomize's exact
 //! `docker run` flags (through every `kubectl.1.NN` on the machine), kpt `fn eval` and `fn render`
 //! with exec and image, check-only validators, standalone kustomize with exec (when installed),
-//! Helm 3/4 post-rendering via `stream`, pipes, and the Argo CD install example.
+//! `stream` over Helm-style input, pipes, and the Argo CD install example (the real Helm 3 and
+//! Helm 4 post-renderers are in tests/helm.rs).
 //!
 //! Outputs are compared between runners (container vs exec vs stream) rather than with fixed
 //! files, so these tests pin down the plumbing and stay valid while the defaults evolve.
@@ -24,7 +25,7 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 /// Notes which runner path ran, for the summary scripts/test.sh prints at the end.
-fn record(line: &str) {
+pub(crate) fn record(line: &str) {
     eprintln!("RUNNER: {line}");
     if let Some(path) = std::env::var_os("APPLY_DEFAULTS_RUNNER_LOG") {
         if let Ok(mut f) = std::fs::OpenOptions::new()
@@ -991,8 +992,11 @@ fn function_mode_reference(stream: &str, config: &Path) -> BTreeMap<String, Valu
     )
 }
 
+/// Helm's `# Source:` comments and the empty documents a template that renders nothing leaves:
+/// `stream` takes them and writes only objects, the same as the KRM function. (The real Helm 3
+/// and Helm 4 runs are in tests/helm.rs.)
 #[test]
-fn helm3_post_renderer_stream_with_source_comments_and_empty_documents() {
+fn stream_takes_source_comments_and_empty_documents() {
     let config = fixture("helm/config.yaml");
     let arg = format!("--config={}", config.display());
     let out = util::run(&["stream", &arg], &helm_stream_input()).expect_code(0);
@@ -1020,50 +1024,6 @@ fn helm3_post_renderer_stream_with_source_comments_and_empty_documents() {
         &got,
         &function_mode_reference(&helm_stream_input(), &config),
     );
-    record("Helm 3 --post-renderer apply-defaults --post-renderer-args stream --config=FILE: ok");
-}
-
-#[test]
-fn helm4_postrenderer_plugin_runs_stream() {
-    let plugin_file = util::root().join("examples/helm/plugin.yaml");
-    let plugin = util::yaml(&std::fs::read_to_string(&plugin_file).expect("read plugin.yaml"));
-    assert_eq!(plugin["apiVersion"], "v1");
-    assert_eq!(plugin["type"], "postrenderer/v1");
-    assert_eq!(plugin["runtime"], "subprocess");
-    assert_eq!(plugin["name"], "apply-defaults");
-    let cmd = &plugin["runtimeConfig"]["platformCommand"][0];
-    // Helm 4 (internal/plugin PrepareCommands): the command string split on spaces, then the
-    // plugin's args, then --post-renderer-args; a bare command is looked up on PATH.
-    let command = cmd["command"].as_str().expect("command");
-    let mut parts: Vec<String> = command.split(' ').map(str::to_string).collect();
-    let program = parts.remove(0);
-    assert_eq!(
-        program, "apply-defaults",
-        "the plugin runs the binary from PATH"
-    );
-    parts.extend(
-        cmd["args"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string),
-    );
-    let config = fixture("helm/config.yaml");
-    parts.push(format!("--config={}", config.display()));
-    let tmp = util::tempdir();
-    let bin = bin_dir(tmp.path());
-    let exe = std::env::split_paths(&path_with(&[&bin]))
-        .map(|d| d.join(&program))
-        .find(|p| p.is_file())
-        .expect("found on PATH");
-    let out = util::run_cmd(Command::new(exe).args(&parts), &helm_stream_input()).expect_code(0);
-    assert_same_objects(
-        "Helm 4 plugin vs function mode",
-        &objects(util::yaml_docs(&out.stdout)),
-        &function_mode_reference(&helm_stream_input(), &config),
-    );
-    record("Helm 4 postrenderer/v1 plugin (examples/helm/plugin.yaml): ok");
 }
 
 #[test]

@@ -3,15 +3,19 @@
 
 mod util;
 
+mod checkers;
 mod examples;
 mod hardening;
+mod helm;
 mod hostile;
 mod modules;
 mod netpol;
 mod netpol_flows;
+mod netpol_oracle;
 mod probes_security;
 mod properties;
 mod readme;
+mod rendered;
 mod replicas;
 mod runners;
 mod stacks;
