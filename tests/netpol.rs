@@ -29,11 +29,7 @@ fn fixture_config() -> Value {
     util::yaml(&testdata("ai-interviewer-config.yaml"))
 }
 
-/// A typed config with the given `networkPolicy` (and extra spec fields).
-fn config(spec: Value) -> Value {
-    json!({"apiVersion": "apply-defaults.dev/v1alpha1", "kind": "ApplyDefaults",
-        "metadata": {"name": "test"}, "spec": spec})
-}
+use crate::util::fn_config as config;
 
 /// Runs function mode; returns the output items, the results, and what the function said
 /// (results and stderr: the text that must never quote a Secret value).

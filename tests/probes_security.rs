@@ -18,9 +18,7 @@ const STACKS: &str = "probes_security/stacks-input.yaml";
 const CHECKOV_CHECKS: &str = "CKV_K8S_8,CKV_K8S_9,CKV_K8S_10,CKV_K8S_11,CKV_K8S_12,CKV_K8S_13,CKV_K8S_20,\
 CKV_K8S_22,CKV_K8S_23,CKV_K8S_25,CKV_K8S_28,CKV_K8S_29,CKV_K8S_30,CKV_K8S_31,CKV_K8S_37,CKV_K8S_38,CKV_K8S_40";
 
-fn config(spec: Value) -> Value {
-    json!({"apiVersion": "apply-defaults.dev/v1alpha1", "kind": "ApplyDefaults", "metadata": {"name": "fn"}, "spec": spec})
-}
+use crate::util::fn_config as config;
 
 /// Runs the function; returns the items and the results.
 fn run(items: &[Value], fc: &Value) -> (Vec<Value>, Vec<Value>) {

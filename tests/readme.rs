@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::util::{self, run};
+use crate::util::{self, PUBLISHED_IMAGE, run};
 
 fn readme() -> String {
     std::fs::read_to_string(util::root().join("README.md")).expect("README.md")
@@ -354,39 +354,6 @@ fn every_makefile_target_is_exercised() {
     assert_eq!(phony, MAKE_TARGETS, "a Makefile target no test runs");
 }
 
-/// The image the tests run: APPLY_DEFAULTS_IMAGE (scripts/test.sh sets it), else the one
-/// `scripts/build-image.sh --print-tag` names. None (a skip; a failure under CI) when podman
-/// or the image is missing.
-fn image_under_test() -> Option<String> {
-    util::require_tool("podman", "runs the function image")?;
-    let tag = std::env::var("APPLY_DEFAULTS_IMAGE")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| {
-            util::run_cmd(
-                Command::new(util::root().join("scripts/build-image.sh")).arg("--print-tag"),
-                "",
-            )
-            .expect_code(0)
-            .stdout
-            .trim()
-            .to_string()
-        });
-    let exists = Command::new("podman")
-        .args(["image", "exists", &tag])
-        .status();
-    if exists.is_ok_and(|s| s.success()) {
-        return Some(tag);
-    }
-    let why =
-        format!("image {tag} is not built: run scripts/build-image.sh (scripts/test.sh does)");
-    assert!(!util::in_ci(), "{why}");
-    eprintln!("SKIPPED: {why}");
-    None
-}
-
-const PUBLISHED_IMAGE: &str = "ghcr.io/apply-defaults/apply-defaults:0.1.0";
-
 /// A copy of what the Makefile and the README's commands use, with the container function
 /// pointing at the image under test (which may be a private tag on a shared machine).
 fn tree_copy(image: &str) -> tempfile::TempDir {
@@ -461,7 +428,7 @@ fn has_defaults(rendered: &str) -> bool {
 
 #[test]
 fn makefile_targets_run() {
-    let Some(image) = image_under_test() else {
+    let Some(image) = util::function_image() else {
         return;
     };
     if util::require_tool("kubectl", "renders the overlays").is_none() {
@@ -557,7 +524,7 @@ fn makefile_targets_run() {
 
 #[test]
 fn image_commands_build_and_name_the_image() {
-    let Some(image) = image_under_test() else {
+    let Some(image) = util::function_image() else {
         return;
     };
     let out = sh(
@@ -574,7 +541,7 @@ fn image_commands_build_and_name_the_image() {
 
 #[test]
 fn docker_shim_renders_with_podman() {
-    let Some(image) = image_under_test() else {
+    let Some(image) = util::function_image() else {
         return;
     };
     if util::require_tool("kubectl", "renders overlays/prod").is_none() {
@@ -784,7 +751,7 @@ fn install_commands_install_the_binary() {
 /// succeeds and the Deployment comes out without defaults.
 #[test]
 fn troubleshooting_cases_are_silent_as_described() {
-    let Some(image) = image_under_test() else {
+    let Some(image) = util::function_image() else {
         return;
     };
     if util::require_tool("kubectl", "runs kubectl kustomize").is_none() {

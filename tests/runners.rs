@@ -18,7 +18,9 @@ use serde_json::Value;
 
 use crate::util::{self, Run};
 
-const FALLBACK_IMAGE: &str = "ghcr.io/apply-defaults/apply-defaults:0.1.0";
+use crate::util::{
+    PUBLISHED_IMAGE as FALLBACK_IMAGE, function_image as image, image_tag, published_tag,
+};
 
 fn fixture(rel: &str) -> PathBuf {
     util::root().join("tests/testdata/runners").join(rel)
@@ -36,48 +38,6 @@ pub(crate) fn record(line: &str) {
             let _ = writeln!(f, "{line}");
         }
     }
-}
-
-/// The image under test: APPLY_DEFAULTS_IMAGE (set by scripts/test.sh), else the published one.
-fn image_tag() -> String {
-    std::env::var("APPLY_DEFAULTS_IMAGE")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(published_tag)
-}
-
-/// The reference users put in kustomizations, read like scripts/build-image.sh reads it.
-fn published_tag() -> String {
-    let file = util::root().join("functions/container/kustomization.yaml");
-    std::fs::read_to_string(file)
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|l| {
-                let v = l.trim().strip_prefix("image:")?;
-                let v = v.split('#').next()?.trim().trim_matches(['"', '\'']);
-                (!v.is_empty()).then(|| v.to_string())
-            })
-        })
-        .unwrap_or_else(|| FALLBACK_IMAGE.to_string())
-}
-
-/// The built image, or None (locally) when podman or the image is missing.
-fn image() -> Option<String> {
-    util::require_tool("podman", "runs the function image")?;
-    let tag = image_tag();
-    let exists = Command::new("podman")
-        .args(["image", "exists", &tag])
-        .status();
-    if exists.is_ok_and(|s| s.success()) {
-        return Some(tag);
-    }
-    let why =
-        format!("image {tag} is not built: run scripts/build-image.sh (scripts/test.sh does)");
-    if util::in_ci() {
-        panic!("{why}");
-    }
-    eprintln!("SKIPPED: {why}");
-    None
 }
 
 /// A directory holding `docker` -> podman (kustomize only knows `docker run`).

@@ -116,6 +116,12 @@ pub fn resource_list(items: &[Value], function_config: Option<&Value>) -> String
     apply_defaults::krm::yaml::to_string(&rl).expect("writes")
 }
 
+/// A typed `ApplyDefaults` function config with this spec.
+pub fn fn_config(spec: Value) -> Value {
+    serde_json::json!({"apiVersion": "apply-defaults.dev/v1alpha1", "kind": "ApplyDefaults",
+        "metadata": {"name": "fn"}, "spec": spec})
+}
+
 /// A kpt-style ConfigMap functionConfig.
 pub fn configmap(data: &[(&str, &str)]) -> Value {
     let data: serde_json::Map<String, Value> = data
@@ -297,4 +303,50 @@ pub fn normalize_rendered(mut docs: Vec<Value>) -> Vec<Value> {
 pub fn rendered_text(mut docs: Vec<Value>) -> String {
     docs.retain(|d| !d.is_null());
     apply_defaults::krm::yaml::documents_to_string(&normalize_rendered(docs)).expect("writes YAML")
+}
+
+/// The function image's reference as `functions/container` names it (the tests' fallback).
+pub const PUBLISHED_IMAGE: &str = "ghcr.io/apply-defaults/apply-defaults:0.1.0";
+
+/// The image under test: APPLY_DEFAULTS_IMAGE (set by scripts/test.sh), else the published one.
+pub fn image_tag() -> String {
+    std::env::var("APPLY_DEFAULTS_IMAGE")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(published_tag)
+}
+
+/// The reference users put in kustomizations, read like scripts/build-image.sh reads it.
+pub fn published_tag() -> String {
+    let file = root().join("functions/container/kustomization.yaml");
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let v = l.trim().strip_prefix("image:")?;
+                let v = v.split('#').next()?.trim().trim_matches(['"', '\'']);
+                (!v.is_empty()).then(|| v.to_string())
+            })
+        })
+        .unwrap_or_else(|| PUBLISHED_IMAGE.to_string())
+}
+
+/// The built image under test, or None (a skip; a failure under CI) when podman or the image
+/// is missing.
+pub fn function_image() -> Option<String> {
+    require_tool("podman", "runs the function image")?;
+    let tag = image_tag();
+    let exists = Command::new("podman")
+        .args(["image", "exists", &tag])
+        .status();
+    if exists.is_ok_and(|s| s.success()) {
+        return Some(tag);
+    }
+    let why =
+        format!("image {tag} is not built: run scripts/build-image.sh (scripts/test.sh does)");
+    if in_ci() {
+        panic!("{why}");
+    }
+    eprintln!("SKIPPED: {why}");
+    None
 }
