@@ -9,9 +9,9 @@ mod generate;
 use std::hint::black_box;
 use std::time::Duration;
 
-use apply_defaults::config::Config;
+use apply_defaults::Config;
 use apply_defaults::krm::ResourceList;
-use apply_defaults::pipeline;
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 fn sizes() -> Vec<usize> {
@@ -44,7 +44,7 @@ fn stages(c: &mut Criterion) {
             b.iter_batched(
                 || rl.items.clone(),
                 |mut items| {
-                    let summary = pipeline::process_items(&mut items, &config);
+                    let summary = apply_defaults::process_items(&mut items, &config);
                     (items, summary)
                 },
                 BatchSize::LargeInput,
@@ -52,7 +52,7 @@ fn stages(c: &mut Criterion) {
         });
 
         let mut out = rl.clone();
-        let summary = pipeline::process_items(&mut out.items, &config);
+        let summary = apply_defaults::process_items(&mut out.items, &config);
         out.results.extend(summary.results);
         group.bench_function("emit", |b| b.iter(|| out.to_yaml().expect("emits")));
 

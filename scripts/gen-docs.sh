@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates everything users read that is derived from the code:
-#   docs/config-reference.md      (src/docs.rs: schema, ConfigMap knobs, annotations, profile)
+#   docs/config-reference.md      (src/docs.rs through the gen-docs binary, feature docs-tools)
 #   docs/apply-defaults.schema.json  (what `apply-defaults schema` prints)
 #   examples/<case>/.expected/*   (tests/examples.rs: diff.patch, results.yaml, stderr.txt)
 # The same tests fail in CI when any of these is stale. Review `git diff` before committing.
@@ -16,7 +16,7 @@ case "$what" in
 esac
 
 if [[ $what == all || $what == --docs ]]; then
-  UPDATE_GOLDEN=1 cargo test --quiet --lib docs::tests::
+  cargo run --quiet --features docs-tools --bin gen-docs
 fi
 if [[ $what == all || $what == --examples ]]; then
   UPDATE_GOLDEN=1 cargo test --quiet --test tests examples::

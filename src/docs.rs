@@ -3,7 +3,8 @@
 //!
 //! Everything here is read from the code at run time, so the reference cannot drift from what
 //! the binary accepts: a unit test fails when the checked-in files differ from what this module
-//! renders, and `scripts/gen-docs.sh` rewrites them.
+//! renders, and `scripts/gen-docs.sh` rewrites them (through the `gen-docs` binary of the
+//! `docs-tools` feature, which keeps this module out of the function's own build).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +21,18 @@ pub const SCHEMA_PATH: &str = "docs/apply-defaults.schema.json";
 /// The JSON Schema file users point their editors at: exactly what `apply-defaults schema` prints.
 pub fn schema_file() -> String {
     crate::run::schema()
+}
+
+/// Writes every generated file under the repository root `root`; returns their paths.
+pub fn write_all(root: &std::path::Path) -> std::io::Result<[&'static str; 2]> {
+    for (rel, text) in [(REFERENCE_PATH, reference()), (SCHEMA_PATH, schema_file())] {
+        let path = root.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, text)?;
+    }
+    Ok([REFERENCE_PATH, SCHEMA_PATH])
 }
 
 /// The whole Markdown reference.

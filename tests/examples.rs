@@ -386,7 +386,7 @@ fn comparable(items: &[Value]) -> BTreeMap<String, Value> {
         .filter(|i| annotation(i, "config.kubernetes.io/local-config").is_none())
         .map(|i| {
             (
-                format!("{:?}", apply_defaults::object::key_of(i)),
+                format!("{:?}", apply_defaults::key_of(i)),
                 without_orchestrator_annotations(i),
             )
         })

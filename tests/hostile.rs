@@ -877,7 +877,7 @@ fn the_diff_view_redacts_secret_data() {
     let mut after = before.clone();
     after[0]["stringData"] = json!({"token": PLANTED[1]});
     after[0]["metadata"]["labels"] = json!({"changed": "yes"});
-    let diff = apply_defaults::report::diff(&before, &after);
+    let diff = apply_defaults::diff(&before, &after);
     assert_no_secret("the diff", &diff);
     assert!(
         diff.contains("changed: \"yes\"") || diff.contains("changed: yes"),

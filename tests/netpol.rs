@@ -1081,11 +1081,11 @@ fn ten_thousand_workloads_stay_linear() {
         }
         items
     }
-    let config = apply_defaults::config::Config::shipped();
+    let config = apply_defaults::Config::shipped();
     let time = |n: usize| {
         let items = stack(n);
         let start = Instant::now();
-        let out = apply_defaults::graph::generate(&items, &config);
+        let out = apply_defaults::generate_network_policies(&items, &config);
         let took = start.elapsed();
         assert_eq!(out.resources.len(), n + 2);
         took

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use apply_defaults::quantity::Quantity;
+use apply_defaults::Quantity;
 use serde_json::Value;
 
 use crate::util::{self, Run};

@@ -175,7 +175,7 @@ fn floor_cmd(args: &[String]) -> Result<()> {
 /// Times each in-process stage of one function run (best of `--repeat` runs), for profiling
 /// without criterion's sampling.
 fn stages_cmd(args: &[String]) -> Result<()> {
-    use apply_defaults::{config::Config, pipeline};
+    use apply_defaults::Config;
     let repeat: usize = flag(args, "--repeat").unwrap_or("1").parse()?;
     let mut input = Vec::new();
     std::io::stdin().lock().read_to_end(&mut input)?;
@@ -195,9 +195,10 @@ fn stages_cmd(args: &[String]) -> Result<()> {
             .map_err(|p| anyhow::anyhow!("config: {p:?}"))?;
         t[1] = clock.elapsed().as_secs_f64();
         let clock = Instant::now();
-        let mut writer = apply_defaults::emit::ItemWriter::spawn();
+        let mut writer = apply_defaults::ItemWriter::spawn();
         let items = std::mem::take(&mut list.items);
-        let summary = pipeline::process(items, &config, &mut |place, item| writer.put(place, item));
+        let summary =
+            apply_defaults::process(items, &config, &mut |place, item| writer.put(place, item));
         t[2] = clock.elapsed().as_secs_f64();
         let clock = Instant::now();
         let texts = writer.finish()?;

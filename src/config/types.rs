@@ -10,8 +10,6 @@ use serde::{Deserialize, Serialize};
 use super::network::{ClassNetworkSpec, NetworkPolicySpec};
 use super::selector::Selector;
 
-/// The API group of the typed config and of the opt-out annotations.
-pub const GROUP: &str = "apply-defaults.dev";
 /// `apiVersion` of the typed config.
 pub const API_VERSION: &str = "apply-defaults.dev/v1alpha1";
 /// `kind` of the typed config.

@@ -105,7 +105,7 @@ impl<'a> WorkloadCtx<'a> {
     }
 
     /// The replica path of a workload that can carry replicas, HPAs, PDBs and spreading (see
-    /// [`crate::model::Scaling::replicas_path`]).
+    /// [`crate::model::scaling::Scaling::replicas_path`]).
     pub fn scalable(&self) -> Option<&'a [String]> {
         self.workload.scaling.replicas_path.as_deref()
     }

@@ -62,7 +62,7 @@ pub fn ingress_controllers(config: &Config) -> Vec<PeerSpec> {
 }
 
 /// Builds the graph from the items and emits the policies (building the model; the pipeline,
-/// which has one, calls [`generate_with`]).
+/// which has one, calls `generate_with`).
 pub fn generate(items: &[Value], config: &Config) -> GraphOutcome {
     generate_with(items, config, &Model::build(items, config))
 }

@@ -19,9 +19,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
-pub use scaling::{Autoscaler, Scaling};
-pub use services::{PortProto, Service, ServicePort, TargetPort, port_number, scalar};
-pub use workloads::{Classified, PodAccount, PodPort, Workload};
+pub use scaling::Autoscaler;
+pub use services::{PortProto, Service, TargetPort, port_number, scalar};
+pub use workloads::{PodAccount, Workload};
 
 use crate::config::Config;
 use crate::krm::annotations;
@@ -142,11 +142,6 @@ impl Model {
         self.workloads.push(w);
     }
 
-    /// The input item with this identity.
-    pub fn get(&self, key: &Key) -> Option<usize> {
-        self.by_key.get(key).copied()
-    }
-
     /// The view of the workload that is input item `item`.
     pub fn workload_at(&self, item: usize) -> Option<&Workload> {
         self.workload_at.get(&item).map(|&w| &self.workloads[w])
@@ -195,27 +190,6 @@ impl Model {
     /// the namespace default-deny isolates egress too.
     pub fn user_covered_egress(&self) -> BTreeSet<usize> {
         self.user_policies.selected(self, true)
-    }
-
-    /// Test support: the model with workload `item` put in class `class` (its scale decided
-    /// again), as if its manifest had chosen it.
-    #[cfg(test)]
-    pub fn with_class(
-        mut self,
-        items: &[Value],
-        config: &Config,
-        item: usize,
-        class: &str,
-    ) -> Model {
-        if let Some(&w) = self.workload_at.get(&item) {
-            let wl = &mut self.workloads[w];
-            wl.class = Ok(Classified {
-                name: class.to_string(),
-                reason: crate::classify::Reason::Annotation,
-            });
-            wl.decide_scaling(config, &items[item], &self.scaling);
-        }
-        self
     }
 }
 
