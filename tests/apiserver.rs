@@ -1,0 +1,801 @@
+//! A real API server: etcd and kube-apiserver (pinned builds, scripts/tool-versions.sh) started
+//! on loopback with throw-away data, certificates and keys. Every rendered overlay of the AI
+//! Interviewer (dev, prod and their exec twins), the Interview Prep Trainer stack and every
+//! example's output is applied with
+//! `kubectl apply --server-side --dry-run=server --validate=strict` into namespaces that enforce,
+//! warn and audit the `restricted` Pod Security Standard: every object must be admitted and the
+//! server must print no warning. A negative test shows the same check refusing a root pod.
+//!
+//! One server is shared by the module's tests. It is stopped when the test process ends, also
+//! when a test panics or the process is killed: a watchdog (`sh`) holds the read end of a pipe
+//! the test process never writes to, and kills both servers and removes their files when it
+//! reads end-of-file, which the kernel delivers whenever the test process exits, however it exits.
+//! (A static's destructor never runs, so a `Drop` alone cannot do this for a shared server.)
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::examples;
+use crate::util::{self, Run};
+
+/// How long the servers may take to report ready (two contended cores).
+const READY_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// The Pod Security Standard every namespace enforces, warns about and audits.
+const LEVEL: &str = "restricted";
+
+/// Objects without a namespace of their own go here (the kubeconfig context's namespace), so
+/// nothing lands in an unlabelled `default`.
+const FALLBACK_NAMESPACE: &str = "apply-defaults-restricted";
+
+/// Notes what ran, for the summary scripts/test.sh prints at the end.
+fn record(line: &str) {
+    eprintln!("RUNNER: {line}");
+    if let Some(path) = std::env::var_os("APPLY_DEFAULTS_RUNNER_LOG") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+/// `major.minor` of a `vMAJOR.MINOR.PATCH[-...]` version.
+fn minor_of(version: &str) -> Option<(u32, u32)> {
+    let v = version.trim().trim_start_matches('v');
+    let mut parts = v.split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .ok()?;
+    Some((major, minor))
+}
+
+/// kubectl supports one minor version of skew against the server.
+fn within_skew(client: (u32, u32), server: (u32, u32)) -> bool {
+    client.0 == server.0 && client.1.abs_diff(server.1) <= 1
+}
+
+/// The version a kubectl binary reports for itself.
+fn kubectl_client_version(kubectl: &Path) -> Option<String> {
+    let run = util::run_cmd(
+        Command::new(kubectl).args(["version", "--client", "-o", "json"]),
+        "",
+    );
+    let v: Value = serde_json::from_str(&run.stdout).ok()?;
+    v["clientVersion"]["gitVersion"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Every kubectl on the machine: the pinned build of the server's release first, then the one on
+/// PATH and the `kubectl.1.NN` binaries beside it (the gcloud SDK ships several).
+fn kubectl_candidates() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let env = util::tools_dir().join("tools.env");
+    if let Ok(text) = std::fs::read_to_string(env) {
+        if let Some(p) = text.lines().find_map(|l| l.strip_prefix("KUBECTL=")) {
+            out.push(PathBuf::from(p.trim()));
+        }
+    }
+    if let Some(k) = util::which("kubectl") {
+        let real = std::fs::canonicalize(&k).unwrap_or_else(|_| k.clone());
+        out.push(k);
+        if let Some(dir) = real.parent() {
+            let mut versioned: Vec<PathBuf> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("kubectl.1."))
+                })
+                .collect();
+            versioned.sort();
+            out.extend(versioned.into_iter().rev());
+        }
+    }
+    out.retain(|p| p.is_file());
+    out
+}
+
+/// The pinned servers and a kubectl within skew of them. Missing: a failure under CI=true, a
+/// printed skip elsewhere.
+struct Tools {
+    etcd: PathBuf,
+    apiserver: PathBuf,
+    openssl: PathBuf,
+    kubectl: PathBuf,
+    kubectl_version: String,
+    server_version: String,
+}
+
+fn find_tools() -> Option<Tools> {
+    let why = "the real API server the outputs are applied to";
+    let etcd = util::pinned_tool("ETCD", why)?;
+    let apiserver = util::pinned_tool("KUBE_APISERVER", why)?;
+    let openssl = util::require_tool("openssl", "makes the server's service-account key")?;
+    let run = util::run_cmd(Command::new(&apiserver).arg("--version"), "");
+    let server_version = run
+        .stdout
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let server = minor_of(&server_version)
+        .unwrap_or_else(|| panic!("kube-apiserver --version said {:?}", run.stdout));
+    let mut seen = Vec::new();
+    for kubectl in kubectl_candidates() {
+        let Some(version) = kubectl_client_version(&kubectl) else {
+            continue;
+        };
+        if minor_of(&version).is_some_and(|c| within_skew(c, server)) {
+            return Some(Tools {
+                etcd,
+                apiserver,
+                openssl,
+                kubectl,
+                kubectl_version: version,
+                server_version,
+            });
+        }
+        seen.push(format!("{} ({version})", kubectl.display()));
+    }
+    let msg = format!(
+        "no kubectl within one minor version of kube-apiserver {server_version} (found: {}; \
+         scripts/install-tools.sh kubectl builds the server's release)",
+        seen.join(", ")
+    );
+    if util::in_ci() {
+        panic!("{msg}, and CI=true makes a missing tool a failure");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+/// A port nobody listens on now (the servers bind it a moment later).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A running etcd + kube-apiserver. Dropping it stops both (and its files go with the TempDir);
+/// the watchdog covers the shared one, which is never dropped.
+pub struct ApiServer {
+    children: Vec<Child>,
+    watchdog: Option<(Child, ChildStdin)>,
+    kubeconfig: PathBuf,
+    kubectl: PathBuf,
+    kubectl_version: String,
+    server_version: String,
+    /// Holds the data, certificates and logs; removed when dropped.
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Tell the watchdog its work is done, so it does not signal the (now free) pids.
+        if let Some((mut watchdog, mut stdin)) = self.watchdog.take() {
+            let _ = stdin.write_all(b"stopped\n");
+            drop(stdin);
+            let _ = watchdog.wait();
+        }
+    }
+}
+
+/// The watchdog: waits for a line or end-of-file on stdin. End-of-file (the test process is
+/// gone) kills the servers and removes their directory; `stopped` (Drop did it) does nothing.
+/// It ignores the terminal's signals so that Ctrl-C on the test run still cleans up.
+const WATCHDOG: &str = r#"
+trap '' INT TERM HUP
+dir=$1; shift
+read -r line || line=
+[ "$line" = stopped ] && exit 0
+kill -9 "$@" 2>/dev/null
+i=0
+while kill -0 "$@" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+rm -rf "$dir"
+"#;
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+impl ApiServer {
+    fn start(tools: &Tools) -> Result<ApiServer, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("apply-defaults-apiserver.")
+            .tempdir()
+            .map_err(|e| format!("tempdir: {e}"))?;
+        let d = dir.path().to_path_buf();
+        let mut server = ApiServer {
+            children: Vec::new(),
+            watchdog: None,
+            kubeconfig: d.join("kubeconfig"),
+            kubectl: tools.kubectl.clone(),
+            kubectl_version: tools.kubectl_version.clone(),
+            server_version: tools.server_version.clone(),
+            _dir: dir,
+        };
+
+        // The service-account token signing key 1.37 requires (its public half is derived from
+        // the same file by --service-account-key-file).
+        let key = d.join("sa.key");
+        let run = util::run_cmd(
+            Command::new(&tools.openssl)
+                .args(["genpkey", "-algorithm", "EC", "-pkeyopt"])
+                .arg("ec_paramgen_curve:P-256")
+                .arg("-out")
+                .arg(&key),
+            "",
+        );
+        if run.code != 0 {
+            return Err(format!("openssl genpkey: {}", run.stderr));
+        }
+        // A static token in system:masters: the admin the tests act as.
+        let token = format!(
+            "apply-defaults-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|t| t.as_nanos())
+                .unwrap_or_default()
+        );
+        let tokens = d.join("tokens.csv");
+        std::fs::write(&tokens, format!("{token},admin,admin,system:masters\n"))
+            .map_err(|e| format!("tokens.csv: {e}"))?;
+
+        let (client, peer, secure) = (free_port(), free_port(), free_port());
+        let log =
+            |name: &str| std::fs::File::create(d.join(name)).map_err(|e| format!("{name}: {e}"));
+        let etcd = Command::new(&tools.etcd)
+            .arg("--name=apply-defaults")
+            .arg(format!("--data-dir={}", d.join("etcd").display()))
+            .arg(format!("--listen-client-urls=http://127.0.0.1:{client}"))
+            .arg(format!("--advertise-client-urls=http://127.0.0.1:{client}"))
+            .arg(format!("--listen-peer-urls=http://127.0.0.1:{peer}"))
+            .arg(format!(
+                "--initial-advertise-peer-urls=http://127.0.0.1:{peer}"
+            ))
+            .arg(format!(
+                "--initial-cluster=apply-defaults=http://127.0.0.1:{peer}"
+            ))
+            // Throw-away data: no fsync, so the two cores are not spent waiting on the disk.
+            .arg("--unsafe-no-fsync")
+            .arg("--log-level=warn")
+            .stdin(Stdio::null())
+            .stdout(log("etcd.log")?)
+            .stderr(log("etcd.log")?)
+            .spawn()
+            .map_err(|e| format!("starting etcd: {e}"))?;
+        server.children.push(etcd);
+
+        let apiserver = Command::new(&tools.apiserver)
+            .arg(format!("--etcd-servers=http://127.0.0.1:{client}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg("--advertise-address=127.0.0.1")
+            .arg(format!("--secure-port={secure}"))
+            .arg(format!("--cert-dir={}", d.join("certs").display()))
+            .arg(format!("--token-auth-file={}", tokens.display()))
+            .arg("--authorization-mode=RBAC")
+            .arg("--service-account-issuer=https://kubernetes.default.svc")
+            .arg(format!("--service-account-key-file={}", key.display()))
+            .arg(format!(
+                "--service-account-signing-key-file={}",
+                key.display()
+            ))
+            .arg("--service-cluster-ip-range=10.96.0.0/16")
+            // No Endpoints for the `kubernetes` Service: a loopback address is not a valid one,
+            // and nothing here talks to the server through the Service.
+            .arg("--endpoint-reconciler-type=none")
+            .stdin(Stdio::null())
+            .stdout(log("kube-apiserver.log")?)
+            .stderr(log("kube-apiserver.log")?)
+            .spawn()
+            .map_err(|e| format!("starting kube-apiserver: {e}"))?;
+        server.children.push(apiserver);
+
+        let mut watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg("watchdog")
+            .arg(&d)
+            .args(server.children.iter().map(|c| c.id().to_string()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting the watchdog: {e}"))?;
+        let stdin = watchdog.stdin.take().expect("piped stdin");
+        server.watchdog = Some((watchdog, stdin));
+
+        let ca = d.join("certs/apiserver.crt");
+        let kubeconfig = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "local", "cluster": {
+                "server": format!("https://127.0.0.1:{secure}"),
+                "certificate-authority": ca,
+            }}],
+            "users": [{"name": "admin", "user": {"token": token}}],
+            "contexts": [{"name": "local", "context": {
+                "cluster": "local", "user": "admin", "namespace": FALLBACK_NAMESPACE,
+            }}],
+            "current-context": "local",
+        });
+        std::fs::write(&server.kubeconfig, kubeconfig.to_string())
+            .map_err(|e| format!("kubeconfig: {e}"))?;
+
+        let t0 = Instant::now();
+        loop {
+            for (child, name) in server.children.iter_mut().zip(["etcd", "kube-apiserver"]) {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!(
+                        "{name} exited ({status}) before the server was ready:\n{}",
+                        log_tail(&d.join(format!("{name}.log")))
+                    ));
+                }
+            }
+            // The certificate appears once the server generated it; until then there is
+            // nothing to talk to.
+            if ca.is_file() {
+                let run = server.kubectl(&["get", "--raw", "/readyz"], "");
+                if run.code == 0 && run.stdout.trim() == "ok" {
+                    break;
+                }
+            }
+            if t0.elapsed() > READY_TIMEOUT {
+                return Err(format!(
+                    "kube-apiserver not ready after {READY_TIMEOUT:?}:\n{}\n--- etcd\n{}",
+                    log_tail(&d.join("kube-apiserver.log")),
+                    log_tail(&d.join("etcd.log"))
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        eprintln!(
+            "apiserver: kube-apiserver {} + etcd ready on 127.0.0.1:{secure} in {:.1} s",
+            server.server_version,
+            t0.elapsed().as_secs_f64()
+        );
+        Ok(server)
+    }
+
+    /// kubectl against this server.
+    fn kubectl(&self, args: &[&str], stdin: &str) -> Run {
+        util::run_cmd(
+            Command::new(&self.kubectl)
+                .arg("--kubeconfig")
+                .arg(&self.kubeconfig)
+                .args(args),
+            stdin,
+        )
+    }
+
+    /// Creates (for real) the namespaces, labelled to enforce, warn and audit `restricted`,
+    /// each with the `default` ServiceAccount the controller manager (not running here) would
+    /// make; without it the ServiceAccount admission plugin refuses any pod.
+    fn restricted_namespaces(&self, names: &BTreeSet<String>) {
+        static DONE: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+        let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+        let mut docs = Vec::new();
+        for name in names.iter().filter(|n| !done.contains(*n)) {
+            let labels: serde_json::Map<String, Value> = ["enforce", "warn", "audit"]
+                .iter()
+                .flat_map(|mode| {
+                    [
+                        (format!("pod-security.kubernetes.io/{mode}"), json!(LEVEL)),
+                        (
+                            format!("pod-security.kubernetes.io/{mode}-version"),
+                            json!("latest"),
+                        ),
+                    ]
+                })
+                .collect();
+            docs.push(json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": name, "labels": labels}}));
+            docs.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": name}}));
+        }
+        if docs.is_empty() {
+            return;
+        }
+        let text = apply_defaults::krm::yaml::documents_to_string(&docs).expect("writes YAML");
+        self.kubectl(
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=apply-defaults-tests",
+                "-f",
+                "-",
+            ],
+            &text,
+        )
+        .expect_code(0);
+        done.extend(names.iter().cloned());
+    }
+}
+
+/// The server shared by this module's tests, started by the first test that needs it. None:
+/// the tools are missing and the test skips (a failure under CI=true, inside find_tools).
+fn server() -> Option<&'static ApiServer> {
+    static SERVER: OnceLock<Option<Result<ApiServer, String>>> = OnceLock::new();
+    let slot = SERVER.get_or_init(|| find_tools().map(|tools| ApiServer::start(&tools)));
+    match slot {
+        None => None,
+        Some(Ok(server)) => {
+            server.restricted_namespaces(&BTreeSet::from([FALLBACK_NAMESPACE.to_string()]));
+            Some(server)
+        }
+        Some(Err(e)) => panic!("the API server did not start: {e}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying
+
+/// What the server said about one stream.
+struct Admission {
+    /// `kind/name` of every object the dry run admitted.
+    admitted: Vec<String>,
+    /// `Warning:` lines (admission warnings, deprecations) kubectl printed.
+    warnings: Vec<String>,
+    run: Run,
+}
+
+/// Cluster-scoped kinds (everything else takes a namespace).
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PersistentVolume",
+    "StorageClass",
+    "IngressClass",
+    "PriorityClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+];
+
+/// The namespaces a stream's namespaced objects go to.
+fn namespaces_of(docs: &[Value]) -> BTreeSet<String> {
+    docs.iter()
+        .filter(|d| !CLUSTER_SCOPED.contains(&d["kind"].as_str().unwrap_or_default()))
+        .map(|d| {
+            d["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or(FALLBACK_NAMESPACE)
+                .to_string()
+        })
+        .collect()
+}
+
+/// `kubectl apply --server-side --dry-run=server --validate=strict -f -` of the objects, into
+/// restricted namespaces created first.
+fn dry_run_apply(server: &ApiServer, docs: &[Value]) -> Admission {
+    server.restricted_namespaces(&namespaces_of(docs));
+    let text = apply_defaults::krm::yaml::documents_to_string(docs).expect("writes YAML");
+    let run = server.kubectl(
+        &[
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "--validate=strict",
+            "-f",
+            "-",
+        ],
+        &text,
+    );
+    let admitted = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix(" (server dry run)"))
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .collect();
+    let warnings = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("Warning:"))
+        .map(str::to_string)
+        .collect();
+    Admission {
+        admitted,
+        warnings,
+        run,
+    }
+}
+
+/// Every object admitted, no warning; records the counts by kind.
+fn assert_admitted_cleanly(
+    server: &ApiServer,
+    what: &str,
+    docs: &[Value],
+) -> BTreeMap<String, usize> {
+    let docs: Vec<Value> = docs.iter().filter(|d| !d.is_null()).cloned().collect();
+    assert!(!docs.is_empty(), "{what}: nothing to apply");
+    let adm = dry_run_apply(server, &docs);
+    assert!(
+        adm.run.code == 0 && adm.warnings.is_empty() && adm.admitted.len() == docs.len(),
+        "{what}: the API server did not admit all {} objects cleanly (exit {}, {} admitted, \
+         {} warnings)\n--- stdout\n{}\n--- stderr\n{}",
+        docs.len(),
+        adm.run.code,
+        adm.admitted.len(),
+        adm.warnings.len(),
+        adm.run.stdout,
+        adm.run.stderr
+    );
+    let mut by_kind = BTreeMap::new();
+    for d in &docs {
+        *by_kind
+            .entry(d["kind"].as_str().unwrap_or_default().to_string())
+            .or_insert(0) += 1;
+    }
+    let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    record(&format!(
+        "kube-apiserver {} dry-run (restricted PSA, strict): {what}: {} objects admitted, \
+         0 warnings ({})",
+        server.server_version,
+        docs.len(),
+        kinds.join(", ")
+    ));
+    by_kind
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+/// The trees (both stacks) in a temporary directory, with the container component swapped for
+/// the exec one: the container image reference is one for every checkout on a machine, so
+/// rendering through it could test another checkout's binary. The settings and the function
+/// are the same; only the runner differs (runners.rs and stacks.rs show both agree).
+fn exec_tree() -> tempfile::TempDir {
+    let tmp = util::tempdir();
+    let root = util::root();
+    for dir in ["base", "overlays", "functions", "examples/interview-prep"] {
+        util::copy_dir(&root.join(dir), &tmp.path().join(dir));
+    }
+    std::fs::copy(
+        root.join("functions/exec/kustomization.yaml"),
+        tmp.path().join("functions/container/kustomization.yaml"),
+    )
+    .expect("swaps the container component for the exec one");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::os::unix::fs::symlink(util::bin(), bin.join("apply-defaults")).expect("symlink");
+    tmp
+}
+
+/// `kustomize build --enable-alpha-plugins --enable-exec DIR` (the pinned standalone kustomize)
+/// with the binary under test on PATH as `apply-defaults`.
+fn render(overlay: &str) -> Option<Vec<Value>> {
+    let kustomize = util::pinned_tool("KUSTOMIZE", "renders the overlays' exec form")?;
+    let tree = exec_tree();
+    let path = std::env::join_paths(std::iter::once(tree.path().join("bin")).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .expect("PATH");
+    let run = util::run_cmd(
+        Command::new(&kustomize)
+            .args(["build", "--enable-alpha-plugins", "--enable-exec"])
+            .arg(overlay)
+            .current_dir(tree.path())
+            .env("PATH", path),
+        "",
+    )
+    .expect_code(0);
+    let mut docs = util::yaml_docs(&run.stdout);
+    docs.retain(|d| !d.is_null());
+    Some(docs)
+}
+
+fn kinds(by_kind: &BTreeMap<String, usize>, kind: &str) -> usize {
+    by_kind.get(kind).copied().unwrap_or_default()
+}
+
+fn overlay_is_admitted(overlay: &str, prod: bool) {
+    let Some(server) = server() else { return };
+    let Some(docs) = render(overlay) else { return };
+    let by_kind = assert_admitted_cleanly(server, overlay, &docs);
+    // The generated objects went through the server too.
+    assert!(
+        kinds(&by_kind, "NetworkPolicy") > 0,
+        "{overlay}: no NetworkPolicy"
+    );
+    if prod {
+        assert!(
+            kinds(&by_kind, "HorizontalPodAutoscaler") > 0,
+            "{overlay}: no HPA"
+        );
+        assert!(
+            kinds(&by_kind, "PodDisruptionBudget") > 0,
+            "{overlay}: no PDB"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+#[test]
+fn kubectl_is_within_one_minor_of_the_server() {
+    let Some(server) = server() else { return };
+    let run = server
+        .kubectl(&["version", "-o", "json"], "")
+        .expect_code(0);
+    let v: Value = serde_json::from_str(&run.stdout).expect("kubectl version -o json");
+    let client = v["clientVersion"]["gitVersion"]
+        .as_str()
+        .unwrap_or_default();
+    let reported = v["serverVersion"]["gitVersion"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        reported, server.server_version,
+        "the server reports another version"
+    );
+    assert_eq!(client, server.kubectl_version);
+    let (c, s) = (
+        minor_of(client).expect("client"),
+        minor_of(reported).expect("server"),
+    );
+    assert!(
+        within_skew(c, s),
+        "kubectl {client} is more than one minor version from the server {reported}"
+    );
+    assert!(
+        !run.stderr.contains("WARNING"),
+        "kubectl warns about the pair: {}",
+        run.stderr
+    );
+    record(&format!(
+        "kube-apiserver {reported} + etcd {} with kubectl {client} ({})",
+        util::pinned_tool("ETCD", "")
+            .map(|p| util::pinned_version(&p))
+            .unwrap_or_default(),
+        server.kubectl.display()
+    ));
+}
+
+#[test]
+fn ai_interviewer_dev_is_admitted() {
+    overlay_is_admitted("overlays/dev", false);
+}
+
+#[test]
+fn ai_interviewer_prod_is_admitted() {
+    overlay_is_admitted("overlays/prod", true);
+}
+
+#[test]
+fn ai_interviewer_dev_exec_is_admitted() {
+    overlay_is_admitted("overlays/dev-exec", false);
+}
+
+#[test]
+fn ai_interviewer_prod_exec_is_admitted() {
+    overlay_is_admitted("overlays/prod-exec", true);
+}
+
+#[test]
+fn interview_prep_dev_is_admitted() {
+    overlay_is_admitted("examples/interview-prep/overlays/dev", false);
+}
+
+#[test]
+fn interview_prep_prod_is_admitted() {
+    overlay_is_admitted("examples/interview-prep/overlays/prod", true);
+}
+
+/// Every catalog example the function succeeds on, its output as kpt would write it (config
+/// objects are local and not applied). Cases that exit non-zero (check mode, a bad config)
+/// leave their input unchanged on purpose, so there is no output of the function's to apply.
+#[test]
+fn every_example_output_is_admitted() {
+    let Some(server) = server() else { return };
+    let mut applied = 0;
+    for case in examples::CASES {
+        let dir = util::root().join("examples").join(case);
+        let expected = examples::read_expected(&dir);
+        if expected.exit_code != 0 {
+            continue;
+        }
+        let fc = examples::function_config(&dir, &expected);
+        let out = examples::run_function(&examples::read_package(&dir), fc.as_ref());
+        assert_eq!(out.code, 0, "{case}: {}", out.stderr);
+        let docs: Vec<Value> = out
+            .items
+            .iter()
+            .filter(|i| i["metadata"]["annotations"]["config.kubernetes.io/local-config"].is_null())
+            .map(examples::without_orchestrator_annotations)
+            .collect();
+        assert_admitted_cleanly(server, &format!("examples/{case}"), &docs);
+        applied += 1;
+    }
+    assert!(applied >= 10, "only {applied} examples applied");
+}
+
+/// The check can fail: in the same kind of namespace a pod running as root is refused, and a
+/// Deployment whose pods would run as root draws the `restricted` warning the other tests
+/// forbid.
+#[test]
+fn root_pod_is_refused_and_root_template_warned() {
+    let Some(server) = server() else { return };
+    let ns = "apply-defaults-negative";
+    let container = json!({"name": "app", "image": "registry.example.com/app:1.0",
+        "securityContext": {"runAsUser": 0}});
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "root", "namespace": ns},
+        "spec": {"containers": [container]}});
+    let adm = dry_run_apply(server, std::slice::from_ref(&pod));
+    assert_ne!(
+        adm.run.code, 0,
+        "a root pod was admitted:\n{}",
+        adm.run.stdout
+    );
+    assert!(adm.admitted.is_empty());
+    assert!(
+        adm.run
+            .stderr
+            .contains("violates PodSecurity \"restricted:latest\"")
+            && adm.run.stderr.contains("runAsNonRoot")
+            && adm.run.stderr.contains("runAsUser=0"),
+        "refused for another reason:\n{}",
+        adm.run.stderr
+    );
+
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "root", "namespace": ns},
+        "spec": {"selector": {"matchLabels": {"app": "root"}},
+            "template": {"metadata": {"labels": {"app": "root"}},
+                "spec": {"containers": [container]}}}});
+    let adm = dry_run_apply(server, std::slice::from_ref(&deployment));
+    assert_eq!(adm.run.code, 0, "{}", adm.run.stderr);
+    assert!(
+        adm.warnings
+            .iter()
+            .any(|w| w.contains("would violate PodSecurity \"restricted:latest\"")),
+        "no PodSecurity warning for a root template:\n{}",
+        adm.run.stderr
+    );
+    record(&format!(
+        "kube-apiserver {} dry-run: root Pod refused, root Deployment warned ({} warning lines)",
+        server.server_version,
+        adm.warnings.len()
+    ));
+}
+
+#[test]
+fn version_parsing() {
+    assert_eq!(minor_of("v1.37.2"), Some((1, 37)));
+    assert_eq!(minor_of("v1.32.4-dispatcher"), Some((1, 32)));
+    assert_eq!(minor_of("1.33+"), Some((1, 33)));
+    assert!(within_skew((1, 36), (1, 37)));
+    assert!(!within_skew((1, 33), (1, 37)));
+}
