@@ -162,7 +162,7 @@ build_kubernetes_cmd() {
         local pkg=k8s.io/component-base/version
         local ld="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*}"
         ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-        # kubectl reports its version through client-go's copy of the same variables.
+        # client-go keeps its own copy (its User-Agent); the release build stamps both.
         local cpkg=k8s.io/client-go/pkg/version
         ld+=" -X $cpkg.gitVersion=$v -X $cpkg.gitMajor=1 -X $cpkg.gitMinor=${minor%%.*}"
         ld+=" -X $cpkg.gitTreeState=clean -X $cpkg.buildDate=1970-01-01T00:00:00Z"
@@ -212,11 +212,11 @@ for s in "${summary[@]}"; do echo "  $s" >&2; done
 while IFS='=' read -r name path; do
     case $name in
     KUBE_APISERVER) v=$("$path" --version 2>&1) ;;
-    KUBECTL) v=$("$path" version --client 2>&1 | head -1) ;;
-    ETCD) v=$("$path" --version 2>&1 | head -1) ;;
+    KUBECTL) v=$("$path" version --client 2>&1 | sed -n 1p) ;;
+    ETCD) v=$("$path" --version 2>&1 | sed -n 1p) ;;
     HELM*) v=$("$path" version --short 2>&1) ;;
     KUSTOMIZE*) v=$("$path" version 2>&1) ;;
-    KUBE_SCORE) v=$("$path" version 2>&1 | head -1) ;;
+    KUBE_SCORE) v=$("$path" version 2>&1 | sed -n 1p) ;;
     CYCLONUS) v=$("$path" version 2>/dev/null | sed -n 's/.*"Version": *"\([^"]*\)".*/\1/p') ;;
     *) v=? ;;
     esac

@@ -7,9 +7,10 @@
 //! server must print no warning. A negative test shows the same check refusing a root pod.
 //!
 //! One server is shared by the module's tests. It is stopped when the test process ends, also
-//! when a test panics or the process is killed: a watchdog (`sh`) holds the read end of a pipe
-//! the test process never writes to, and kills both servers and removes their files when it
-//! reads end-of-file, which the kernel delivers whenever the test process exits, however it exits.
+//! when a test panics or the process is killed: a watchdog (`bash`), the servers' parent, holds
+//! the read end of a pipe the test process never writes to, and kills and reaps both servers and
+//! removes their files when it reads end-of-file, which the kernel delivers whenever the test
+//! process exits, however it exits.
 //! (A static's destructor never runs, so a `Drop` alone cannot do this for a shared server.)
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -117,6 +118,7 @@ fn kubectl_candidates() -> Vec<PathBuf> {
 /// The pinned servers and a kubectl within skew of them. Missing: a failure under CI=true, a
 /// printed skip elsewhere.
 struct Tools {
+    bash: PathBuf,
     etcd: PathBuf,
     apiserver: PathBuf,
     openssl: PathBuf,
@@ -130,6 +132,7 @@ fn find_tools() -> Option<Tools> {
     let etcd = util::pinned_tool("ETCD", why)?;
     let apiserver = util::pinned_tool("KUBE_APISERVER", why)?;
     let openssl = util::require_tool("openssl", "makes the server's service-account key")?;
+    let bash = util::require_tool("bash", "runs the servers' watchdog")?;
     let run = util::run_cmd(Command::new(&apiserver).arg("--version"), "");
     let server_version = run
         .stdout
@@ -146,6 +149,7 @@ fn find_tools() -> Option<Tools> {
         };
         if minor_of(&version).is_some_and(|c| within_skew(c, server)) {
             return Some(Tools {
+                bash,
                 etcd,
                 apiserver,
                 openssl,
@@ -179,10 +183,10 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// A running etcd + kube-apiserver. Dropping it stops both (and its files go with the TempDir);
-/// the watchdog covers the shared one, which is never dropped.
+/// A running etcd + kube-apiserver, children of a watchdog (see WATCHDOG). Dropping it stops
+/// both (and its files go with the TempDir); the watchdog alone covers the shared one, which
+/// is never dropped.
 pub struct ApiServer {
-    children: Vec<Child>,
     watchdog: Option<(Child, ChildStdin)>,
     kubeconfig: PathBuf,
     kubectl: PathBuf,
@@ -194,32 +198,50 @@ pub struct ApiServer {
 
 impl Drop for ApiServer {
     fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        // Tell the watchdog its work is done, so it does not signal the (now free) pids.
+        // `stop`: the watchdog kills and reaps both servers and leaves the directory to TempDir.
         if let Some((mut watchdog, mut stdin)) = self.watchdog.take() {
-            let _ = stdin.write_all(b"stopped\n");
+            let _ = stdin.write_all(b"stop\n");
             drop(stdin);
             let _ = watchdog.wait();
         }
     }
 }
 
-/// The watchdog: waits for a line or end-of-file on stdin. End-of-file (the test process is
-/// gone) kills the servers and removes their directory; `stopped` (Drop did it) does nothing.
-/// It ignores the terminal's signals so that Ctrl-C on the test run still cleans up.
+/// The watchdog, `bash -c WATCHDOG watchdog DIR ETCD-ARGV... ::: KUBE-APISERVER-ARGV...`: starts
+/// both servers as its own children (so it, not whatever adopts orphans, reaps them), then
+/// blocks on stdin. A line (`stop`, from Drop) or end-of-file (the test process is gone, however
+/// it ended) makes it kill both, wait for them and, on end-of-file, remove DIR. It ignores the
+/// terminal's signals so that Ctrl-C on the test run still cleans up, and it keeps the test
+/// process's stderr open until done, so a pipeline reading the test output (`cargo test | tee`,
+/// as scripts/test.sh runs) ends only after the servers are gone.
 const WATCHDOG: &str = r#"
 trap '' INT TERM HUP
 dir=$1; shift
+args=("$@"); n=0
+while [[ ${args[n]} != ::: ]]; do n=$((n + 1)); done
+"${args[@]:0:n}" </dev/null >"$dir/etcd.log" 2>&1 &
+echo $! >"$dir/etcd.pid"
+"${args[@]:n+1}" </dev/null >"$dir/kube-apiserver.log" 2>&1 &
+echo $! >"$dir/kube-apiserver.pid"
 read -r line || line=
-[ "$line" = stopped ] && exit 0
-kill -9 "$@" 2>/dev/null
-i=0
-while kill -0 "$@" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-rm -rf "$dir"
+{ kill -9 %1 %2; wait; } 2>/dev/null
+[ -n "$line" ] || rm -rf "$dir"
 "#;
+
+/// Whether a server the watchdog started has exited (gone, or a zombie its parent has not
+/// reaped yet: the watchdog only reaps at the end). Not started yet counts as running.
+fn exited(dir: &Path, name: &str) -> bool {
+    let Ok(pid) = std::fs::read_to_string(dir.join(format!("{name}.pid"))) else {
+        return false;
+    };
+    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        Err(_) => true,
+    }
+}
 
 fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -235,7 +257,6 @@ impl ApiServer {
             .map_err(|e| format!("tempdir: {e}"))?;
         let d = dir.path().to_path_buf();
         let mut server = ApiServer {
-            children: Vec::new(),
             watchdog: None,
             kubeconfig: d.join("kubeconfig"),
             kubectl: tools.kubectl.clone(),
@@ -244,19 +265,31 @@ impl ApiServer {
             _dir: dir,
         };
 
-        // The service-account token signing key 1.37 requires (its public half is derived from
-        // the same file by --service-account-key-file).
-        let key = d.join("sa.key");
-        let run = util::run_cmd(
-            Command::new(&tools.openssl)
-                .args(["genpkey", "-algorithm", "EC", "-pkeyopt"])
-                .arg("ec_paramgen_curve:P-256")
-                .arg("-out")
-                .arg(&key),
-            "",
-        );
-        if run.code != 0 {
-            return Err(format!("openssl genpkey: {}", run.stderr));
+        // The service-account token keys 1.37 requires: the signing key and its public half
+        // (which verifies the tokens), a fresh P-256 pair per server.
+        let (key, public) = (d.join("sa.key"), d.join("sa.pub"));
+        for args in [
+            vec![
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ],
+            vec!["pkey", "-pubout", "-out"],
+        ] {
+            let mut cmd = Command::new(&tools.openssl);
+            cmd.args(&args);
+            if args[0] == "genpkey" {
+                cmd.arg(&key);
+            } else {
+                cmd.arg(&public).arg("-in").arg(&key);
+            }
+            let run = util::run_cmd(&mut cmd, "");
+            if run.code != 0 {
+                return Err(format!("openssl {}: {}", args[0], run.stderr));
+            }
         }
         // A static token in system:masters: the admin the tests act as.
         let token = format!(
@@ -272,64 +305,47 @@ impl ApiServer {
             .map_err(|e| format!("tokens.csv: {e}"))?;
 
         let (client, peer, secure) = (free_port(), free_port(), free_port());
-        let log =
-            |name: &str| std::fs::File::create(d.join(name)).map_err(|e| format!("{name}: {e}"));
-        let etcd = Command::new(&tools.etcd)
-            .arg("--name=apply-defaults")
-            .arg(format!("--data-dir={}", d.join("etcd").display()))
-            .arg(format!("--listen-client-urls=http://127.0.0.1:{client}"))
-            .arg(format!("--advertise-client-urls=http://127.0.0.1:{client}"))
-            .arg(format!("--listen-peer-urls=http://127.0.0.1:{peer}"))
-            .arg(format!(
-                "--initial-advertise-peer-urls=http://127.0.0.1:{peer}"
-            ))
-            .arg(format!(
-                "--initial-cluster=apply-defaults=http://127.0.0.1:{peer}"
-            ))
+        let etcd: Vec<String> = vec![
+            tools.etcd.display().to_string(),
+            "--name=apply-defaults".into(),
+            format!("--data-dir={}", d.join("etcd").display()),
+            format!("--listen-client-urls=http://127.0.0.1:{client}"),
+            format!("--advertise-client-urls=http://127.0.0.1:{client}"),
+            format!("--listen-peer-urls=http://127.0.0.1:{peer}"),
+            format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer}"),
+            format!("--initial-cluster=apply-defaults=http://127.0.0.1:{peer}"),
             // Throw-away data: no fsync, so the two cores are not spent waiting on the disk.
-            .arg("--unsafe-no-fsync")
-            .arg("--log-level=warn")
-            .stdin(Stdio::null())
-            .stdout(log("etcd.log")?)
-            .stderr(log("etcd.log")?)
-            .spawn()
-            .map_err(|e| format!("starting etcd: {e}"))?;
-        server.children.push(etcd);
-
-        let apiserver = Command::new(&tools.apiserver)
-            .arg(format!("--etcd-servers=http://127.0.0.1:{client}"))
-            .arg("--bind-address=127.0.0.1")
-            .arg("--advertise-address=127.0.0.1")
-            .arg(format!("--secure-port={secure}"))
-            .arg(format!("--cert-dir={}", d.join("certs").display()))
-            .arg(format!("--token-auth-file={}", tokens.display()))
-            .arg("--authorization-mode=RBAC")
-            .arg("--service-account-issuer=https://kubernetes.default.svc")
-            .arg(format!("--service-account-key-file={}", key.display()))
-            .arg(format!(
-                "--service-account-signing-key-file={}",
-                key.display()
-            ))
-            .arg("--service-cluster-ip-range=10.96.0.0/16")
+            "--unsafe-no-fsync".into(),
+            "--log-level=warn".into(),
+        ];
+        let apiserver: Vec<String> = vec![
+            tools.apiserver.display().to_string(),
+            format!("--etcd-servers=http://127.0.0.1:{client}"),
+            "--bind-address=127.0.0.1".into(),
+            "--advertise-address=127.0.0.1".into(),
+            format!("--secure-port={secure}"),
+            format!("--cert-dir={}", d.join("certs").display()),
+            format!("--token-auth-file={}", tokens.display()),
+            "--authorization-mode=RBAC".into(),
+            "--service-account-issuer=https://kubernetes.default.svc".into(),
+            format!("--service-account-key-file={}", public.display()),
+            format!("--service-account-signing-key-file={}", key.display()),
+            "--service-cluster-ip-range=10.96.0.0/16".into(),
             // No Endpoints for the `kubernetes` Service: a loopback address is not a valid one,
             // and nothing here talks to the server through the Service.
-            .arg("--endpoint-reconciler-type=none")
-            .stdin(Stdio::null())
-            .stdout(log("kube-apiserver.log")?)
-            .stderr(log("kube-apiserver.log")?)
-            .spawn()
-            .map_err(|e| format!("starting kube-apiserver: {e}"))?;
-        server.children.push(apiserver);
-
-        let mut watchdog = Command::new("sh")
+            "--endpoint-reconciler-type=none".into(),
+        ];
+        let mut watchdog = Command::new(&tools.bash)
             .arg("-c")
             .arg(WATCHDOG)
             .arg("watchdog")
             .arg(&d)
-            .args(server.children.iter().map(|c| c.id().to_string()))
+            .args(&etcd)
+            .arg(":::")
+            .args(&apiserver)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("starting the watchdog: {e}"))?;
         let stdin = watchdog.stdin.take().expect("piped stdin");
@@ -354,10 +370,10 @@ impl ApiServer {
 
         let t0 = Instant::now();
         loop {
-            for (child, name) in server.children.iter_mut().zip(["etcd", "kube-apiserver"]) {
-                if let Ok(Some(status)) = child.try_wait() {
+            for name in ["etcd", "kube-apiserver"] {
+                if exited(&d, name) {
                     return Err(format!(
-                        "{name} exited ({status}) before the server was ready:\n{}",
+                        "{name} exited before the server was ready:\n{}",
                         log_tail(&d.join(format!("{name}.log")))
                     ));
                 }
@@ -713,9 +729,185 @@ fn interview_prep_prod_is_admitted() {
     overlay_is_admitted("examples/interview-prep/overlays/prod", true);
 }
 
+/// Does a function config run the `security` default? No config, or no or an empty `defaults`
+/// list, runs all of them.
+fn runs_security(fc: Option<&Value>) -> bool {
+    let Some(fc) = fc else { return true };
+    let names: Vec<String> = if fc["kind"] == "ConfigMap" {
+        fc["data"]["defaults"]
+            .as_str()
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    } else {
+        fc["spec"]["defaults"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    names.is_empty() || names.iter().any(|n| n == "security")
+}
+
+/// The same config with `security` added to its `defaults`.
+fn with_security(fc: &Value) -> Value {
+    let mut fc = fc.clone();
+    if fc["kind"] == "ConfigMap" {
+        let list = fc["data"]["defaults"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        fc["data"]["defaults"] = json!(format!("{list},security"));
+    } else if let Some(list) = fc["spec"]["defaults"].as_array_mut() {
+        list.push(json!("security"));
+    }
+    fc
+}
+
+/// Kinds whose objects carry a pod template (or are pods): what Pod Security looks at.
+const POD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
+/// Why a workload the server warns about may keep its warning: the user kept it from the
+/// `security` default (the config, an opt-out annotation), or the function said itself, in a
+/// warning result on that object, that it fails `restricted` (a value as written it keeps,
+/// such as runAsUser 0). None: the function left a pod `restricted` refuses without saying so.
+fn excuse(obj: &Value, results: &Value, security_on: bool) -> Option<String> {
+    if !security_on {
+        return Some("the config does not run the security default".into());
+    }
+    // Opt-outs sit on the workload or on its pod template (Helm charts often expose only
+    // pod annotations).
+    for annotations in [
+        &obj["metadata"]["annotations"],
+        &obj["spec"]["template"]["metadata"]["annotations"],
+        &obj["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["annotations"],
+    ] {
+        if let Some(skip) = annotations["apply-defaults.dev/skip"].as_str() {
+            if skip
+                .split([',', ';', ' '])
+                .any(|w| w.trim() == "true" || w.trim() == "security")
+            {
+                return Some(format!("opted out: apply-defaults.dev/skip: {skip:?}"));
+            }
+        }
+        if let Some(skip) = annotations["apply-defaults.dev/skip-containers"].as_str() {
+            return Some(format!(
+                "containers opted out: apply-defaults.dev/skip-containers: {skip:?}"
+            ));
+        }
+    }
+    results
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["severity"] == "warning")
+        .filter(|r| {
+            r["resourceRef"]["kind"] == obj["kind"]
+                && r["resourceRef"]["name"] == obj["metadata"]["name"]
+        })
+        .find_map(|r| {
+            let m = r["message"].as_str()?;
+            m.contains("Pod Security \"restricted\"")
+                .then(|| format!("the function warned: {m}"))
+        })
+}
+
+/// One example's output through the server: all admitted; only Pod Security warnings, and each
+/// on a workload with an excuse. Returns the number of warned workloads.
+fn example_is_admitted(
+    server: &ApiServer,
+    what: &str,
+    fc: Option<&Value>,
+    out: &examples::Outcome,
+) -> usize {
+    let docs: Vec<Value> = out
+        .items
+        .iter()
+        .filter(|i| i["metadata"]["annotations"]["config.kubernetes.io/local-config"].is_null())
+        .map(examples::without_orchestrator_annotations)
+        .collect();
+    assert!(!docs.is_empty(), "{what}: no objects");
+    let adm = dry_run_apply(server, &docs);
+    assert!(
+        adm.run.code == 0 && adm.admitted.len() == docs.len(),
+        "{what}: the API server did not admit all {} objects (exit {})\n--- stdout\n{}\n--- stderr\n{}",
+        docs.len(),
+        adm.run.code,
+        adm.run.stdout,
+        adm.run.stderr
+    );
+    let other: Vec<&String> = adm
+        .warnings
+        .iter()
+        .filter(|w| !w.contains("would violate PodSecurity"))
+        .collect();
+    assert!(other.is_empty(), "{what}: the server warns: {other:#?}");
+    let security_on = runs_security(fc);
+    let mut warned = Vec::new();
+    if !adm.warnings.is_empty() {
+        // The lines do not name the object: apply the workloads one by one to tell.
+        for doc in docs
+            .iter()
+            .filter(|d| POD_KINDS.contains(&d["kind"].as_str().unwrap_or_default()))
+        {
+            let one = dry_run_apply(server, std::slice::from_ref(doc));
+            if one.warnings.is_empty() {
+                continue;
+            }
+            let name = format!(
+                "{}/{}",
+                doc["kind"].as_str().unwrap_or_default(),
+                doc["metadata"]["name"].as_str().unwrap_or_default()
+            );
+            let why = excuse(doc, &out.results, security_on).unwrap_or_else(|| {
+                panic!(
+                    "{what}: {name} would violate the restricted Pod Security Standard, and \
+                     the function neither secured it nor said why:\n{}",
+                    one.warnings.join("\n")
+                )
+            });
+            warned.push(format!("{name} ({why})"));
+        }
+        assert!(
+            !warned.is_empty(),
+            "{what}: warnings no single workload draws: {:#?}",
+            adm.warnings
+        );
+    }
+    record(&format!(
+        "kube-apiserver {} dry-run (restricted PSA, strict): {what}: {} objects admitted, {}",
+        server.server_version,
+        docs.len(),
+        if warned.is_empty() {
+            "0 warnings".to_string()
+        } else {
+            format!(
+                "Pod Security warnings on {} kept out of security: {}",
+                warned.len(),
+                warned.join("; ")
+            )
+        }
+    ));
+    warned.len()
+}
+
 /// Every catalog example the function succeeds on, its output as kpt would write it (config
-/// objects are local and not applied). Cases that exit non-zero (check mode, a bad config)
-/// leave their input unchanged on purpose, so there is no output of the function's to apply.
+/// objects are local and not applied). Examples whose config leaves out the `security` default
+/// also run with it added, and that output must draw no warning at all. Cases that exit
+/// non-zero (check mode, a bad config) leave their input unchanged on purpose: there is no
+/// output of the function's to apply.
 #[test]
 fn every_example_output_is_admitted() {
     let Some(server) = server() else { return };
@@ -726,16 +918,23 @@ fn every_example_output_is_admitted() {
         if expected.exit_code != 0 {
             continue;
         }
+        let input = examples::read_package(&dir);
         let fc = examples::function_config(&dir, &expected);
-        let out = examples::run_function(&examples::read_package(&dir), fc.as_ref());
+        let out = examples::run_function(&input, fc.as_ref());
         assert_eq!(out.code, 0, "{case}: {}", out.stderr);
-        let docs: Vec<Value> = out
-            .items
-            .iter()
-            .filter(|i| i["metadata"]["annotations"]["config.kubernetes.io/local-config"].is_null())
-            .map(examples::without_orchestrator_annotations)
-            .collect();
-        assert_admitted_cleanly(server, &format!("examples/{case}"), &docs);
+        example_is_admitted(server, &format!("examples/{case}"), fc.as_ref(), &out);
+        if let Some(fc) = fc.as_ref().filter(|fc| !runs_security(Some(fc))) {
+            let fc = with_security(fc);
+            let out = examples::run_function(&input, Some(&fc));
+            assert_eq!(out.code, 0, "{case} with security: {}", out.stderr);
+            let warned = example_is_admitted(
+                server,
+                &format!("examples/{case} + security"),
+                Some(&fc),
+                &out,
+            );
+            assert_eq!(warned, 0, "{case} with the security default: warnings");
+        }
         applied += 1;
     }
     assert!(applied >= 10, "only {applied} examples applied");

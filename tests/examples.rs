@@ -40,7 +40,7 @@ pub(crate) struct Expected {
 /// What one run of the function produced.
 pub(crate) struct Outcome {
     pub(crate) items: Vec<Value>,
-    results: Value,
+    pub(crate) results: Value,
     pub(crate) stderr: String,
     pub(crate) code: i32,
 }
