@@ -4,7 +4,8 @@
 //! example's output is applied with
 //! `kubectl apply --server-side --dry-run=server --validate=strict` into namespaces that enforce,
 //! warn and audit the `restricted` Pod Security Standard: every object must be admitted and the
-//! server must print no warning. A negative test shows the same check refusing a root pod.
+//! server must print no warning (in the examples, only on workloads the user kept from the
+//! security default, see `excuse`). A negative test shows the same check refusing a root pod.
 //!
 //! One server is shared by the module's tests. It is stopped when the test process ends, also
 //! when a test panics or the process is killed: a watchdog (`bash`), the servers' parent, holds
@@ -192,6 +193,8 @@ pub struct ApiServer {
     kubectl: PathBuf,
     kubectl_version: String,
     server_version: String,
+    /// The namespaces made restricted so far.
+    namespaces: Mutex<BTreeSet<String>>,
     /// Holds the data, certificates and logs; removed when dropped.
     _dir: tempfile::TempDir,
 }
@@ -262,6 +265,7 @@ impl ApiServer {
             kubectl: tools.kubectl.clone(),
             kubectl_version: tools.kubectl_version.clone(),
             server_version: tools.server_version.clone(),
+            namespaces: Mutex::new(BTreeSet::new()),
             _dir: dir,
         };
 
@@ -418,8 +422,7 @@ impl ApiServer {
     /// each with the `default` ServiceAccount the controller manager (not running here) would
     /// make; without it the ServiceAccount admission plugin refuses any pod.
     fn restricted_namespaces(&self, names: &BTreeSet<String>) {
-        static DONE: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-        let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+        let mut done = self.namespaces.lock().unwrap_or_else(|e| e.into_inner());
         let mut docs = Vec::new();
         for name in names.iter().filter(|n| !done.contains(*n)) {
             let labels: serde_json::Map<String, Value> = ["enforce", "warn", "audit"]
@@ -988,6 +991,36 @@ fn root_pod_is_refused_and_root_template_warned() {
         server.server_version,
         adm.warnings.len()
     ));
+}
+
+/// A server of its own, dropped by a panic while it runs: both processes and the directory go.
+#[test]
+fn a_server_dropped_by_a_panic_leaves_nothing_behind() {
+    if server().is_none() {
+        return;
+    }
+    let tools = find_tools().expect("the shared server found them");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let result = std::panic::catch_unwind(move || {
+        let server = ApiServer::start(&tools).expect("a second server starts");
+        let dir = server._dir.path().to_path_buf();
+        let pids: Vec<String> = ["etcd", "kube-apiserver"]
+            .iter()
+            .map(|n| std::fs::read_to_string(dir.join(format!("{n}.pid"))).expect("pid file"))
+            .map(|p| p.trim().to_string())
+            .collect();
+        tx.send((dir, pids)).expect("sends");
+        panic!("a test failing while its server runs");
+    });
+    assert!(result.is_err());
+    let (dir, pids) = rx.recv().expect("the server started");
+    for pid in &pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} is still there after the drop"
+        );
+    }
+    assert!(!dir.exists(), "{} is still there", dir.display());
 }
 
 #[test]
