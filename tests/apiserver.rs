@@ -642,7 +642,8 @@ fn overlay_is_admitted(overlay: &str, prod: bool) {
     let Some(server) = server() else { return };
     let Some(docs) = render(overlay) else { return };
     let by_kind = assert_admitted_cleanly(server, overlay, &docs);
-    // The generated objects went through the server too.
+    // The generated objects went through the server too. The trees hold no NetworkPolicy,
+    // HPA or PDB of their own, so these also show the function ran in the exec form.
     assert!(
         kinds(&by_kind, "NetworkPolicy") > 0,
         "{overlay}: no NetworkPolicy"
