@@ -944,6 +944,36 @@ fn every_example_output_is_admitted() {
     assert!(applied >= 10, "only {applied} examples applied");
 }
 
+/// The Helm example (`examples/helm/`): the chart post-rendered by `stream` with the README's
+/// config, the way `helm template --post-renderer` hands it over (tests/helm.rs shows Helm's
+/// post-renderers give this same output). The chart sets no namespace, so its objects go to
+/// the kubeconfig context's restricted namespace.
+#[test]
+fn helm_example_output_is_admitted() {
+    let Some(server) = server() else { return };
+    let Some(helm) = util::pinned_tool("HELM3", "renders examples/helm/chart") else {
+        return;
+    };
+    let chart = util::run_cmd(
+        Command::new(&helm)
+            .args(["template", "shop", "examples/helm/chart"])
+            .current_dir(util::root()),
+        "",
+    )
+    .expect_code(0);
+    let config = util::root().join("examples/helm/apply-defaults.yaml");
+    let out = util::run(
+        &["stream", &format!("--config={}", config.display())],
+        &chart.stdout,
+    )
+    .expect_code(0);
+    let mut docs = util::yaml_docs(&out.stdout);
+    docs.retain(|d| !d.is_null());
+    let by_kind = assert_admitted_cleanly(server, "examples/helm (helm template | stream)", &docs);
+    assert!(kinds(&by_kind, "NetworkPolicy") > 0, "no NetworkPolicy");
+    assert!(kinds(&by_kind, "PodDisruptionBudget") > 0, "no PDB");
+}
+
 /// The check can fail: in the same kind of namespace a pod running as root is refused, and a
 /// Deployment whose pods would run as root draws the `restricted` warning the other tests
 /// forbid.
