@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the real tools the tests drive (kustomize, Helm 3 and 4, kube-apiserver + etcd,
-# kube-score, cyclonus) from their Go modules, at the versions pinned in scripts/tool-versions.sh, into a
+# Builds the real tools the tests drive (kustomize, Helm 3 and 4, kube-apiserver + kubectl +
+# etcd, kube-score, cyclonus) from their Go modules, at the versions pinned in
+# scripts/tool-versions.sh, into a
 # cache OUTSIDE the repo:
 #
 #   $APPLY_DEFAULTS_TOOLS/<tool>-<version>/bin/<exe>     (default /opt/apply-defaults-tools)
@@ -119,42 +120,61 @@ build_etcd() {
         cd "$d"
         printf 'module apply-defaults-tools/etcd\n\ngo 1.26.0\n' >go.mod
         "$GO" get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-        "$GO" build -trimpath -o "$out/etcd" "go.etcd.io/etcd/server/v3"
+        "$GO" build -trimpath -ldflags "-s -w" -o "$out/etcd" "go.etcd.io/etcd/server/v3"
     )
     rm -rf "$d"
 }
 
-build_kube_apiserver() {
-    local d v=$KUBERNETES_VERSION
+# A throw-away main module requiring k8s.io/kubernetes at $KUBERNETES_VERSION, in the current
+# directory: k8s.io/kubernetes requires its staging modules as v0.0.0 and replaces them with
+# ./staging/src/..., which a dependent cannot use, so each is pointed at its published twin of
+# the same release (k8s.io/api etc. are tagged v0.<minor>.<patch> with each release).
+kubernetes_module() {
+    local v=$KUBERNETES_VERSION
     local minor=${v#v1.}
-    local staging=v0.$minor # k8s.io/api etc. are tagged v0.<minor>.<patch> with each release
-    d=$(scratch_module kube-apiserver)
+    local staging=v0.$minor
+    "$GO" mod download -json "k8s.io/kubernetes@$v" >/dev/null
+    local mod
+    mod=$("$GO" env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$v.mod
+    {
+        printf 'module apply-defaults-tools/kubernetes\n\ngo 1.26.0\n\n'
+        printf 'require k8s.io/kubernetes %s\n\nreplace (\n' "$v"
+        # (The samples it only replaces are not published and not needed.)
+        awk '/=> \.\/staging\//{print $1}' "$mod" | while read -r m; do
+            grep -qE "^[[:space:]]$m v0\.0\.0" "$mod" &&
+                printf '\t%s => %s %s\n' "$m" "$m" "$staging"
+        done
+        printf ')\n'
+    } >go.mod
+}
+
+# build_kubernetes_cmd NAME: k8s.io/kubernetes/cmd/NAME -> $out/NAME, version-stamped the way
+# the release build does (hack/lib/version.sh). -s -w: no symbol table or DWARF, which the
+# tests never use; it shortens the link of these large binaries.
+build_kubernetes_cmd() {
+    local name=$1 d v=$KUBERNETES_VERSION
+    local minor=${v#v1.}
+    d=$(scratch_module "$name")
     (
         cd "$d"
-        "$GO" mod download -json "k8s.io/kubernetes@$v" >/dev/null
-        local mod
-        mod=$("$GO" env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$v.mod
-        {
-            printf 'module apply-defaults-tools/kube-apiserver\n\ngo 1.26.0\n\n'
-            printf 'require k8s.io/kubernetes %s\n\nreplace (\n' "$v"
-            # Every staging module k8s.io/kubernetes requires (as v0.0.0) and replaces with
-            # ./staging/src/..., pointed at its published twin of the same release. (The samples
-            # it only replaces are not published and not needed.)
-            awk '/=> \.\/staging\//{print $1}' "$mod" | while read -r m; do
-                grep -qE "^[[:space:]]$m v0\.0\.0" "$mod" &&
-                    printf '\t%s => %s %s\n' "$m" "$m" "$staging"
-            done
-            printf ')\n'
-        } >go.mod
-        "$GO" get "k8s.io/kubernetes/cmd/kube-apiserver@$v"
+        kubernetes_module
+        "$GO" get "k8s.io/kubernetes/cmd/$name@$v"
         local pkg=k8s.io/component-base/version
-        local ld="-X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*}"
+        local ld="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*}"
         ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-        "$GO" build -trimpath -ldflags "$ld" -o "$out/kube-apiserver" \
-            k8s.io/kubernetes/cmd/kube-apiserver
+        # client-go keeps its own copy (its User-Agent); the release build stamps both.
+        local cpkg=k8s.io/client-go/pkg/version
+        ld+=" -X $cpkg.gitVersion=$v -X $cpkg.gitMajor=1 -X $cpkg.gitMinor=${minor%%.*}"
+        ld+=" -X $cpkg.gitTreeState=clean -X $cpkg.buildDate=1970-01-01T00:00:00Z"
+        "$GO" build -trimpath -ldflags "$ld" -o "$out/$name" "k8s.io/kubernetes/cmd/$name"
     )
     rm -rf "$d"
 }
+build_kube_apiserver() { build_kubernetes_cmd kube-apiserver; }
+# kubectl of the server's release: the machine's kubectl (gcloud SDK, <= 1.33) is out of the
+# one-minor skew kubectl supports against a 1.37 server. Built after kube-apiserver, most of
+# its packages (client-go, apimachinery) come from Go's build cache.
+build_kubectl() { build_kubernetes_cmd kubectl; }
 
 want() { [[ $# -eq 0 ]] || [[ " $selected " == *" $1 "* ]]; }
 selected="$*"
@@ -163,6 +183,7 @@ new=$TOOLS/tools.env.new.$$
 failed=0
 # The long builds first (kube-apiserver ~ the bulk of a fresh install).
 want kube-apiserver && { install kube-apiserver "$KUBERNETES_VERSION" kube-apiserver build_kube_apiserver || failed=1; }
+want kubectl && { install kubectl "$KUBERNETES_VERSION" kubectl build_kubectl || failed=1; }
 want etcd && { install etcd "$ETCD_VERSION" etcd build_etcd || failed=1; }
 want kustomize && { install kustomize "$KUSTOMIZE_VERSION" kustomize build_kustomize || failed=1; }
 want kustomize-old && { install kustomize-old "$KUSTOMIZE_OLD_VERSION" kustomize build_kustomize_old || failed=1; }
@@ -191,10 +212,11 @@ for s in "${summary[@]}"; do echo "  $s" >&2; done
 while IFS='=' read -r name path; do
     case $name in
     KUBE_APISERVER) v=$("$path" --version 2>&1) ;;
-    ETCD) v=$("$path" --version 2>&1 | head -1) ;;
+    KUBECTL) v=$("$path" version --client 2>&1 | sed -n 1p) ;;
+    ETCD) v=$("$path" --version 2>&1 | sed -n 1p) ;;
     HELM*) v=$("$path" version --short 2>&1) ;;
     KUSTOMIZE*) v=$("$path" version 2>&1) ;;
-    KUBE_SCORE) v=$("$path" version 2>&1 | head -1) ;;
+    KUBE_SCORE) v=$("$path" version 2>&1 | sed -n 1p) ;;
     CYCLONUS) v=$("$path" version 2>/dev/null | sed -n 's/.*"Version": *"\([^"]*\)".*/\1/p') ;;
     *) v=? ;;
     esac

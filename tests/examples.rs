@@ -31,25 +31,25 @@ const LEGACY_PATH: &str = "config.kubernetes.io/path";
 const LEGACY_INDEX: &str = "config.kubernetes.io/index";
 
 /// How `.expected/config.yaml` says the case runs.
-struct Expected {
-    exit_code: i32,
+pub(crate) struct Expected {
+    pub(crate) exit_code: i32,
     fn_config: Option<String>,
     args: BTreeMap<String, String>,
 }
 
 /// What one run of the function produced.
-struct Outcome {
-    items: Vec<Value>,
-    results: Value,
-    stderr: String,
-    code: i32,
+pub(crate) struct Outcome {
+    pub(crate) items: Vec<Value>,
+    pub(crate) results: Value,
+    pub(crate) stderr: String,
+    pub(crate) code: i32,
 }
 
 fn examples_dir() -> PathBuf {
     util::root().join("examples")
 }
 
-fn read_expected(dir: &Path) -> Expected {
+pub(crate) fn read_expected(dir: &Path) -> Expected {
     let path = dir.join(".expected/config.yaml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let v = util::yaml(&text);
@@ -97,7 +97,7 @@ fn package_files(dir: &Path) -> Vec<String> {
 }
 
 /// Reads the package into items annotated with their file and index, as kpt does.
-fn read_package(dir: &Path) -> Vec<Value> {
+pub(crate) fn read_package(dir: &Path) -> Vec<Value> {
     let mut items = Vec::new();
     for rel in package_files(dir) {
         let text = std::fs::read_to_string(dir.join(&rel)).expect("read");
@@ -125,7 +125,7 @@ fn read_package(dir: &Path) -> Vec<Value> {
     items
 }
 
-fn function_config(dir: &Path, expected: &Expected) -> Option<Value> {
+pub(crate) fn function_config(dir: &Path, expected: &Expected) -> Option<Value> {
     if let Some(file) = &expected.fn_config {
         let text = std::fs::read_to_string(dir.join(file)).expect("read fnConfig");
         return Some(util::yaml(&text));
@@ -143,7 +143,7 @@ fn function_config(dir: &Path, expected: &Expected) -> Option<Value> {
     Some(cm)
 }
 
-fn run_function(items: &[Value], fc: Option<&Value>) -> Outcome {
+pub(crate) fn run_function(items: &[Value], fc: Option<&Value>) -> Outcome {
     let run = util::run(&["--report"], &util::resource_list(items, fc));
     let out = if run.stdout.trim().is_empty() {
         panic!(
@@ -166,7 +166,7 @@ fn annotation<'a>(item: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// The item without the annotations the orchestrator adds (an emptied map is dropped too).
-fn without_orchestrator_annotations(item: &Value) -> Value {
+pub(crate) fn without_orchestrator_annotations(item: &Value) -> Value {
     let mut item = item.clone();
     if let Some(meta) = item["metadata"].as_object_mut() {
         if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
@@ -324,7 +324,7 @@ fn run_case(name: &str) -> Vec<Value> {
 macro_rules! cases {
     ($($test:ident => $dir:literal),* $(,)?) => {
         /// Every case, by folder name.
-        const CASES: &[&str] = &[$($dir),*];
+        pub(crate) const CASES: &[&str] = &[$($dir),*];
         $(
             #[test]
             fn $test() {

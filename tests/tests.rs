@@ -3,6 +3,7 @@
 
 mod util;
 
+mod apiserver;
 mod checkers;
 mod examples;
 mod hardening;
