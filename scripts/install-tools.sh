@@ -176,7 +176,9 @@ build_kube_apiserver() { build_kubernetes_cmd kube-apiserver; }
 # its packages (client-go, apimachinery) come from Go's build cache.
 build_kubectl() { build_kubernetes_cmd kubectl; }
 
-want() { [[ $# -eq 0 ]] || [[ " $selected " == *" $1 "* ]]; }
+# No names given: every tool (`$selected` is the script's arguments; `$#` here would be the
+# function's own).
+want() { [[ -z $selected ]] || [[ " $selected " == *" $1 "* ]]; }
 selected="$*"
 new=$TOOLS/tools.env.new.$$
 : >"$new"

@@ -29,8 +29,25 @@ pub fn environment_chain(spec: &Spec, env: &str) -> Vec<String> {
 
 pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
     let mut p = Vec::new();
+    check_environments(spec, &mut p);
+    check_fallback_class(spec, &mut p);
+    check_classes(spec, &mut p);
+    check_edges(spec, &mut p);
+    check_network_peers(spec, &mut p);
+    check_external_services(spec, &mut p);
+    check_workload_kinds(spec, &mut p);
+    if p.is_empty() { Ok(()) } else { Err(p) }
+}
+
+/// Names of the defined environments, for messages.
+fn environment_names(spec: &Spec) -> Vec<&str> {
+    spec.environments.keys().map(String::as_str).collect()
+}
+
+/// The chosen environment exists; every `basedOn` names one, without a cycle.
+fn check_environments(spec: &Spec, p: &mut Vec<ConfigProblem>) {
     let env = spec.environment.as_deref().unwrap_or(DEFAULT_ENVIRONMENT);
-    let defined: Vec<&str> = spec.environments.keys().map(String::as_str).collect();
+    let defined = environment_names(spec);
     if !spec.environments.contains_key(env) {
         p.push(ConfigProblem::new(
             "spec.environment",
@@ -69,6 +86,10 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
             }
         }
     }
+}
+
+/// The fallback class exists.
+fn check_fallback_class(spec: &Spec, p: &mut Vec<ConfigProblem>) {
     let fallback = spec.fallback_class.as_deref().unwrap_or("default");
     if !spec.classes.contains_key(fallback) {
         p.push(ConfigProblem::new(
@@ -79,6 +100,12 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
             ),
         ));
     }
+}
+
+/// Each class: its environments exist and their settings hold, its probes and security settings
+/// hold, its egress names a defined external service.
+fn check_classes(spec: &Spec, p: &mut Vec<ConfigProblem>) {
+    let defined = environment_names(spec);
     let externals: BTreeSet<&str> = spec
         .network_policy
         .external
@@ -98,10 +125,10 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
                     ),
                 ));
             }
-            check_env_settings(&format!("{at}.environments.{env_name}"), s, &mut p);
+            check_env_settings(&format!("{at}.environments.{env_name}"), s, p);
         }
-        check_probes(&format!("{at}.probes"), &class.probes, &mut p);
-        check_security(&format!("{at}.security"), &class.security, &mut p);
+        check_probes(&format!("{at}.probes"), &class.probes, p);
+        check_security(&format!("{at}.security"), &class.security, p);
         for (i, e) in class.network.egress.iter().enumerate() {
             if !externals.contains(e.to.as_str()) {
                 p.push(ConfigProblem::new(
@@ -121,6 +148,10 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
             }
         }
     }
+}
+
+/// Declared edges name a class that exists or a non-empty name, on valid ports.
+fn check_edges(spec: &Spec, p: &mut Vec<ConfigProblem>) {
     for (i, e) in spec.network_policy.edges.iter().enumerate() {
         for (side, v) in [("from", &e.from), ("to", &e.to)] {
             // A peer outside the render is checked by its shape (PeerSpec) alone.
@@ -142,23 +173,19 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
                 ));
             }
         }
-        check_ports(
-            &format!("spec.networkPolicy.edges[{i}].ports"),
-            &e.ports,
-            &mut p,
-        );
+        check_ports(&format!("spec.networkPolicy.edges[{i}].ports"), &e.ports, p);
     }
+}
+
+/// Monitoring peers, ingress controllers and the DNS peer are valid peers.
+fn check_network_peers(spec: &Spec, p: &mut Vec<ConfigProblem>) {
     for (i, m) in spec.network_policy.monitoring.iter().enumerate() {
         check_ports(
             &format!("spec.networkPolicy.monitoring[{i}].ports"),
             &m.ports,
-            &mut p,
+            p,
         );
-        check_peer(
-            &format!("spec.networkPolicy.monitoring[{i}]"),
-            &m.peer,
-            &mut p,
-        );
+        check_peer(&format!("spec.networkPolicy.monitoring[{i}]"), &m.peer, p);
     }
     for (i, c) in spec
         .network_policy
@@ -167,15 +194,15 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
         .flatten()
         .enumerate()
     {
-        check_peer(
-            &format!("spec.networkPolicy.ingressControllers[{i}]"),
-            c,
-            &mut p,
-        );
+        check_peer(&format!("spec.networkPolicy.ingressControllers[{i}]"), c, p);
     }
     if let Some(dns) = &spec.network_policy.dns {
-        check_peer("spec.networkPolicy.dns", dns, &mut p);
+        check_peer("spec.networkPolicy.dns", dns, p);
     }
+}
+
+/// External services: not the predefined `internet`, CIDRs that parse.
+fn check_external_services(spec: &Spec, p: &mut Vec<ConfigProblem>) {
     for (i, x) in spec.network_policy.external.iter().enumerate() {
         if x.name == "internet" {
             p.push(ConfigProblem::new(
@@ -192,6 +219,10 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
             }
         }
     }
+}
+
+/// Extra workload kinds say their kind and pod template path.
+fn check_workload_kinds(spec: &Spec, p: &mut Vec<ConfigProblem>) {
     for (i, k) in spec.workload_kinds.iter().enumerate() {
         if k.kind.is_empty() || k.pod_template_path.is_empty() {
             p.push(ConfigProblem::new(
@@ -200,7 +231,6 @@ pub fn validate(spec: &Spec) -> Result<(), Vec<ConfigProblem>> {
             ));
         }
     }
-    if p.is_empty() { Ok(()) } else { Err(p) }
 }
 
 fn class_names(spec: &Spec) -> String {

@@ -315,55 +315,12 @@ fn probe_container(
             .find(|l| readiness.as_ref().is_none_or(|r| !identical(r, l, &ports))),
     };
 
-    let timings = |delay, period| Probe {
-        initial_delay_seconds: delay,
-        period_seconds: period,
+    let timings = Timings {
+        settings,
         timeout_seconds: cand.timeout_seconds,
-        failure_threshold: settings.failure_threshold,
-        ..Default::default()
     };
-    if user_r.is_none() {
-        if let Some(r) = &readiness {
-            fill(
-                c,
-                "readinessProbe",
-                Some(r),
-                &timings(
-                    settings.readiness_initial_delay_seconds,
-                    settings.readiness_period_seconds,
-                ),
-                enforce,
-                path,
-                out,
-            );
-        }
-    } else {
-        fill(
-            c,
-            "readinessProbe",
-            None,
-            &timings(
-                settings.readiness_initial_delay_seconds,
-                settings.readiness_period_seconds,
-            ),
-            false,
-            path,
-            out,
-        );
-    }
-    match (&user_l, &liveness) {
-        (None, Some(l)) => {
-            fill(c, "livenessProbe", Some(l), &timings(settings.liveness_initial_delay_seconds, settings.liveness_period_seconds), enforce, path, out);
-        }
-        (Some(_), _) => {
-            fill(c, "livenessProbe", None, &timings(settings.liveness_initial_delay_seconds, settings.liveness_period_seconds), false, path, out);
-        }
-        (None, None) => out.warn(format!(
-            "{path}: no livenessProbe added: the only check available is the one readiness uses, and a \
-             liveness probe identical to readiness restarts pods that are merely busy; set the class's \
-             probes.path for an HTTP readiness check, declare a second port, or write a livenessProbe"
-        )),
-    }
+    fill_readiness(c, &user_r, readiness.as_ref(), &timings, enforce, path, out);
+    fill_liveness(c, &user_l, liveness.as_ref(), &timings, enforce, path, out);
     if let (Some(r), Some(l)) = (&user_r, &user_l) {
         if identical(r, l, &ports) {
             out.warn(format!(
@@ -373,26 +330,122 @@ fn probe_container(
             ));
         }
     }
-
     if let Some(seconds) = cand.startup_seconds {
-        // The startup probe guards liveness, so it asks the same question.
-        let handler = c
-            .get("livenessProbe")
-            .or(c.get("readinessProbe"))
-            .filter(|p| has_handler(Some(p)))
-            .cloned();
-        let startup = Probe {
-            period_seconds: Some(STARTUP_PERIOD),
-            failure_threshold: Some((seconds + STARTUP_PERIOD - 1) / STARTUP_PERIOD),
-            timeout_seconds: cand.timeout_seconds,
+        fill_startup(c, seconds, cand.timeout_seconds, enforce, path, out);
+    }
+}
+
+/// The class's probe timings, with the timeout the candidates chose.
+struct Timings<'a> {
+    settings: &'a ProbeSettings,
+    timeout_seconds: Option<i32>,
+}
+
+impl Timings<'_> {
+    fn probe(&self, delay: Option<i32>, period: Option<i32>) -> Probe {
+        Probe {
+            initial_delay_seconds: delay,
+            period_seconds: period,
+            timeout_seconds: self.timeout_seconds,
+            failure_threshold: self.settings.failure_threshold,
             ..Default::default()
-        };
-        let keep_user = c.get("startupProbe").is_some_and(|p| has_handler(Some(p))) && !enforce;
-        if keep_user {
-            fill(c, "startupProbe", None, &startup, false, path, out);
-        } else if let Some(h) = handler {
-            fill(c, "startupProbe", Some(&h), &startup, enforce, path, out);
         }
+    }
+
+    fn readiness(&self) -> Probe {
+        let s = self.settings;
+        self.probe(
+            s.readiness_initial_delay_seconds,
+            s.readiness_period_seconds,
+        )
+    }
+
+    fn liveness(&self) -> Probe {
+        let s = self.settings;
+        self.probe(s.liveness_initial_delay_seconds, s.liveness_period_seconds)
+    }
+}
+
+/// The user's readiness probe gets the missing timings; without one, the chosen candidate.
+fn fill_readiness(
+    c: &mut Value,
+    user: &Option<Value>,
+    chosen: Option<&Value>,
+    timings: &Timings,
+    enforce: bool,
+    path: &str,
+    out: &mut Outcome,
+) {
+    match (user, chosen) {
+        (None, Some(r)) => fill(
+            c,
+            "readinessProbe",
+            Some(r),
+            &timings.readiness(),
+            enforce,
+            path,
+            out,
+        ),
+        (None, None) => {}
+        (Some(_), _) => fill(
+            c,
+            "readinessProbe",
+            None,
+            &timings.readiness(),
+            false,
+            path,
+            out,
+        ),
+    }
+}
+
+/// The user's liveness probe gets the missing timings; without one, the chosen candidate, or a
+/// warning when the only check left is the one readiness uses.
+fn fill_liveness(
+    c: &mut Value,
+    user: &Option<Value>,
+    chosen: Option<&Value>,
+    timings: &Timings,
+    enforce: bool,
+    path: &str,
+    out: &mut Outcome,
+) {
+    match (user, chosen) {
+        (None, Some(l)) => fill(c, "livenessProbe", Some(l), &timings.liveness(), enforce, path, out),
+        (Some(_), _) => fill(c, "livenessProbe", None, &timings.liveness(), false, path, out),
+        (None, None) => out.warn(format!(
+            "{path}: no livenessProbe added: the only check available is the one readiness uses, and a \
+             liveness probe identical to readiness restarts pods that are merely busy; set the class's \
+             probes.path for an HTTP readiness check, declare a second port, or write a livenessProbe"
+        )),
+    }
+}
+
+/// A startup probe for a slow starter: it guards liveness, so it asks the same question.
+fn fill_startup(
+    c: &mut Value,
+    seconds: i32,
+    timeout_seconds: Option<i32>,
+    enforce: bool,
+    path: &str,
+    out: &mut Outcome,
+) {
+    let handler = c
+        .get("livenessProbe")
+        .or(c.get("readinessProbe"))
+        .filter(|p| has_handler(Some(p)))
+        .cloned();
+    let startup = Probe {
+        period_seconds: Some(STARTUP_PERIOD),
+        failure_threshold: Some((seconds + STARTUP_PERIOD - 1) / STARTUP_PERIOD),
+        timeout_seconds,
+        ..Default::default()
+    };
+    let keep_user = c.get("startupProbe").is_some_and(|p| has_handler(Some(p))) && !enforce;
+    if keep_user {
+        fill(c, "startupProbe", None, &startup, false, path, out);
+    } else if let Some(h) = handler {
+        fill(c, "startupProbe", Some(&h), &startup, enforce, path, out);
     }
 }
 
