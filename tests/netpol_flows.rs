@@ -530,7 +530,6 @@ fn api_server_cidrs_narrow_controller_egress() {
 }
 
 #[test]
-#[ignore = "issue 14 item 4: the security defaults switch off the token of a workload whose ServiceAccount is bound"]
 fn bound_service_accounts_keep_their_token() {
     let out = prod(&fixture("controller-rbac.yaml"), json!({}));
     for name in ["backup-operator", "lease-keeper"] {
@@ -551,7 +550,6 @@ fn bound_service_accounts_keep_their_token() {
 // Items 5 and 6: metrics scraping; pods the manifests do not show
 
 #[test]
-#[ignore = "issue 14 item 5: ServiceMonitor/PodMonitor targets get no ingress from the Prometheus object's pods"]
 fn service_and_pod_monitors_admit_the_operators_prometheus() {
     let out = prod(&fixture("monitoring.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -602,7 +600,6 @@ fn scrape_annotations_admit_configured_monitoring() {
 }
 
 #[test]
-#[ignore = "issue 14 item 6: default-deny isolates the operator's Prometheus and Alertmanager pods silently"]
 fn operator_created_pods_are_not_cut_off() {
     let out = prod(&fixture("monitoring.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -633,7 +630,6 @@ fn operator_created_pods_are_not_cut_off() {
 // Item 7: names resolved the way DNS resolves them
 
 #[test]
-#[ignore = "issue 14 item 7: in a helm-template stream (some objects namespaced, some not) the namespace-less client loses its flow to the namespaced Service"]
 fn helm_template_stream_with_and_without_namespaces() {
     let mut out = prod(&fixture("helm-template.yaml"), json!({}));
     place(&mut out.items, "shop");
@@ -645,7 +641,6 @@ fn helm_template_stream_with_and_without_namespaces() {
 }
 
 #[test]
-#[ignore = "issue 14 item 7: $(VAR) in env values is not expanded before names are resolved"]
 fn env_var_expansion_is_resolved() {
     let out = prod(&fixture("dns-names.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -676,7 +671,6 @@ fn target_port_zero_is_the_service_port() {
 }
 
 #[test]
-#[ignore = "issue 14 item 7: a reference into a namespace outside the stream gets no egress"]
 fn reference_into_a_namespace_outside_the_stream_gets_egress() {
     let out = prod(&fixture("dns-names.yaml"), json!({}));
     let mut net = Net::of(&out.items);

@@ -9,7 +9,7 @@
 //!
 //! Secret values are decoded only to look for host names; no result ever quotes one.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use serde_json::Value;
@@ -48,7 +48,26 @@ pub struct Graph<'m> {
     pub uncalled: Vec<usize>,
     /// Workload -> callees with no pod in the input (the API server) and their ports.
     pub extra_egress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>>,
+    /// Pods that objects of the input make a controller create (operators, Gateway proxies).
+    pub unseen: Vec<super::unseen::UnseenPods>,
+    /// The namespace the namespace-less objects share with the namespaced ones (a `helm
+    /// template` stream; see [`super::names::release_namespace`]).
+    pub release_namespace: Option<String>,
     pub results: Vec<FnResult>,
+}
+
+impl Graph<'_> {
+    /// The Service a reference names, in the namespace given. Objects without a namespace are
+    /// found from the release namespace and the other way round: they land there.
+    pub fn service(&self, ns: &str, name: &str) -> Option<usize> {
+        self.model
+            .service(ns, name)
+            .or_else(|| match self.release_namespace.as_deref() {
+                Some(release) if ns.is_empty() => self.model.service(release, name),
+                Some(release) if ns == release => self.model.service("", name),
+                _ => None,
+            })
+    }
 }
 
 /// One string a pod consumes, and where it came from.
@@ -74,6 +93,14 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
         extra_ingress: BTreeMap::new(),
         uncalled: Vec::new(),
         extra_egress: BTreeMap::new(),
+        unseen: Vec::new(),
+        release_namespace: super::names::release_namespace(
+            model
+                .workloads
+                .iter()
+                .map(|w| w.namespace.as_str())
+                .chain(model.services.iter().map(|s| s.namespace.as_str())),
+        ),
         results: Vec::new(),
     };
     let mut warned: HashSet<(usize, String)> = HashSet::new();
@@ -90,6 +117,7 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
     }
     routes(items, config, &mut g);
     declared(items, config, &mut g);
+    super::monitors::monitors(items, config, &mut g);
     super::platform::api_server_callers(items, config, &mut g);
     super::platform::api_server_clients(items, config, &mut g);
     super::platform::outside_callers(items, &mut g);
@@ -111,23 +139,32 @@ fn texts_of<'a>(
     };
     for (_, _, c) in workload::containers(spec) {
         let cname = c["name"].as_str().unwrap_or("?");
+        // The container's variables as the kubelet expands `$(VAR)`: envFrom first, then env
+        // in order, each value expanded with the ones before it (item 7).
+        let mut vars = env_from_vars(items, ix, w, c);
         for env in c["env"].as_array().into_iter().flatten() {
             let name = env["name"].as_str().unwrap_or_default().to_string();
             if let Some(v) = env["value"].as_str() {
+                let (text, secret) = expand_with(v, &vars);
+                vars.insert(name.clone(), (text.clone(), secret));
                 out.push(Text {
-                    text: v.into(),
+                    text: text.into(),
                     env: Some(name.clone()),
                     origin: format!("env {name} of container {cname}"),
-                    secret: false,
+                    secret,
                 });
             }
             let from = &env["valueFrom"];
+            if from["fieldRef"]["fieldPath"] == "metadata.namespace" && !w.namespace.is_empty() {
+                vars.insert(name.clone(), (w.namespace.clone(), false));
+            }
             for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
                 let r = &from[field];
                 if let (Some(src), Some(key)) = (r["name"].as_str(), r["key"].as_str()) {
                     for (k, text) in
                         config_values(items, ix, kind, &w.namespace, src, Some(key), results)
                     {
+                        vars.insert(name.clone(), (text.to_string(), kind == "Secret"));
                         out.push(Text {
                             text,
                             env: Some(name.clone()),
@@ -166,11 +203,12 @@ fn texts_of<'a>(
                 .flatten()
                 .filter_map(Value::as_str)
             {
+                let (text, secret) = expand_with(a, &vars);
                 out.push(Text {
-                    text: a.into(),
+                    text: text.into(),
                     env: None,
                     origin: format!("{field} of container {cname}"),
-                    secret: false,
+                    secret,
                 });
             }
         }
@@ -224,6 +262,46 @@ fn texts_of<'a>(
         }
     }
     out
+}
+
+/// A container's variables: name -> (value, from a Secret).
+type Vars = HashMap<String, (String, bool)>;
+
+/// The variables a container's `envFrom` defines (ConfigMap and Secret keys, prefixed).
+fn env_from_vars(items: &[Value], ix: &Model, w: &Workload, c: &Value) -> Vars {
+    let mut vars = Vars::new();
+    // Warnings about these sources are given once, when their texts are read.
+    let mut ignored = Vec::new();
+    for ef in c["envFrom"].as_array().into_iter().flatten() {
+        let prefix = ef["prefix"].as_str().unwrap_or_default();
+        for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
+            if let Some(src) = ef[field]["name"].as_str() {
+                for (k, text) in
+                    config_values(items, ix, kind, &w.namespace, src, None, &mut ignored)
+                {
+                    vars.insert(
+                        format!("{prefix}{k}"),
+                        (text.into_owned(), kind == "Secret"),
+                    );
+                }
+            }
+        }
+    }
+    vars
+}
+
+/// `$(VAR)` expanded with the variables; true when a Secret's value went in (the text is then
+/// never quoted).
+fn expand_with(text: &str, vars: &Vars) -> (String, bool) {
+    let secret = std::cell::Cell::new(false);
+    let (out, _) = super::names::expand(text, |name| {
+        let (v, s) = vars.get(name)?;
+        if *s {
+            secret.set(true);
+        }
+        Some(v.clone())
+    });
+    (out, secret.get())
 }
 
 /// The values of a ConfigMap or Secret (one key, or all), Secret `data` decoded from base64.
@@ -284,9 +362,28 @@ fn references(
     warned: &mut HashSet<(usize, String)>,
 ) {
     let caller = &g.model.workloads[w];
-    let target = refs::service_name(&h.host, &caller.namespace)
-        .and_then(|(ns, name)| g.model.service(&ns, &name));
+    let target =
+        refs::service_name(&h.host, &caller.namespace).and_then(|(ns, name)| g.service(&ns, &name));
     let Some(s) = target else {
+        // A `.svc` name into a namespace the stream does not hold: another app's namespace.
+        // Its pods are unknown, the namespace is not: egress to it on the port named.
+        if let Some(ns) =
+            super::names::outside_namespace(&h.host, |ns| g.model.namespaces.contains(ns))
+        {
+            let ports: BTreeSet<PortProto> = match h
+                .port
+                .or_else(|| super::names::scheme_port(&t.text, &h.host))
+            {
+                Some(p) => [("TCP".to_string(), p)].into(),
+                None => [(ANY_PORT.0.to_string(), ANY_PORT.1)].into(),
+            };
+            let peer = super::policy::peer_of(&PeerSpec {
+                namespace: Some(ns),
+                ..Default::default()
+            });
+            g.extra_egress.entry(w).or_default().push((peer, ports));
+            return;
+        }
         let clear = address || h.in_url;
         if clear
             && refs::looks_in_cluster(&h.host, |ns| g.model.namespaces.contains(ns))
@@ -465,7 +562,7 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
             _ => continue,
         }
         for (bns, name, port) in backends {
-            let Some(s) = g.model.service(&bns, &name) else {
+            let Some(s) = g.service(&bns, &name) else {
                 g.results.push(
                     FnResult::warning(format!(
                         "{} routes to Service {name}, which is not in the input; no NetworkPolicy admits the ingress controller for it",

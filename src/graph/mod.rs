@@ -28,10 +28,13 @@
 //! Several entries allow several controllers (e.g. ingress-nginx and an Envoy Gateway).
 
 pub mod infer;
+pub mod monitors;
+pub mod names;
 pub mod platform;
 pub mod policy;
 pub mod refs;
 pub mod render;
+pub mod unseen;
 
 use serde_json::Value;
 

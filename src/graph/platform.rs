@@ -119,7 +119,7 @@ pub fn api_server_callers(items: &[Value], config: &Config, g: &mut Graph) {
             continue;
         }
         for (ns, name, port) in api_server_targets(item) {
-            let Some(s) = g.model.service(&ns, &name) else {
+            let Some(s) = g.service(&ns, &name) else {
                 continue;
             };
             let svc = g.model.services[s].clone();
