@@ -372,7 +372,6 @@ fn ingress_class_nginx_admits_the_ingress_nginx_controller() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: ingressClassName traefik is routed to the ingress-nginx namespace"]
 fn ingress_class_traefik_admits_traefik_and_not_nginx() {
     let out = prod(&fixture("ingress-classes.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -390,7 +389,6 @@ fn ingress_class_traefik_admits_traefik_and_not_nginx() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: an unknown ingressClassName is not reported"]
 fn unknown_ingress_class_is_reported() {
     let out = prod(&fixture("ingress-classes.yaml"), json!({}));
     assert_said(
@@ -401,7 +399,6 @@ fn unknown_ingress_class_is_reported() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: in-namespace Gateway proxies get no ingress from outside nor egress to HTTPRoute/TCPRoute backends"]
 fn in_namespace_gateway_proxies_carry_http_and_tcp_routes() {
     let out = prod(&fixture("gateway.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -425,7 +422,6 @@ fn in_namespace_gateway_proxies_carry_http_and_tcp_routes() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: Envoy Gateway's proxies in envoy-gateway-system are not admitted to HTTPRoute backends"]
 fn envoy_gateway_proxies_reach_route_backends() {
     let out = prod(&fixture("gateway.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -442,7 +438,6 @@ fn envoy_gateway_proxies_reach_route_backends() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: an unknown gatewayClassName is not reported"]
 fn unknown_gateway_class_is_reported() {
     let out = prod(&fixture("gateway.yaml"), json!({}));
     assert_said(

@@ -296,6 +296,11 @@ fn expand_with(text: &str, vars: &Vars) -> (String, bool) {
     let secret = std::cell::Cell::new(false);
     let (out, _) = super::names::expand(text, |name| {
         let (v, s) = vars.get(name)?;
+        // A Secret's credentials (`$(POSTGRES_PASSWORD)`) name no host and could hold any
+        // character the host finder trips on: only address variables of Secrets go in.
+        if *s && !refs::is_address_key(name) {
+            return None;
+        }
         if *s {
             secret.set(true);
         }
@@ -500,6 +505,7 @@ fn add_service_flow(
 /// Ingress and Gateway API routes: their backends accept traffic from every ingress controller.
 fn routes(items: &[Value], config: &Config, g: &mut Graph) {
     let controllers = super::ingress_controllers(config).len();
+    let mut routing = super::gateways::Routing::new(items, config, g);
     for item in items {
         if !item.is_object() || annotations::is_local_config(item) {
             continue;
@@ -543,7 +549,10 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
                     }
                 }
             }
-            ("gateway.networking.k8s.io", "HTTPRoute" | "GRPCRoute") => {
+            (
+                "gateway.networking.k8s.io",
+                "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute" | "UDPRoute",
+            ) => {
                 for rule in item["spec"]["rules"].as_array().into_iter().flatten() {
                     for r in rule["backendRefs"].as_array().into_iter().flatten() {
                         let is_service = r["kind"].as_str().is_none_or(|k| k == "Service")
@@ -561,6 +570,7 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
             }
             _ => continue,
         }
+        let via = routing.via(item, g);
         for (bns, name, port) in backends {
             let Some(s) = g.service(&bns, &name) else {
                 g.results.push(
@@ -593,8 +603,13 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
                 );
                 continue;
             }
-            for c in 0..controllers {
-                add_service_flow(items, g, Callers::Controller(c), &svc, &chosen);
+            match via {
+                super::gateways::Via::Configured => {
+                    for c in 0..controllers {
+                        add_service_flow(items, g, Callers::Controller(c), &svc, &chosen);
+                    }
+                }
+                _ => super::gateways::admit(g, &svc, &chosen, &via),
             }
         }
     }

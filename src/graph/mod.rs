@@ -27,6 +27,7 @@
 //!
 //! Several entries allow several controllers (e.g. ingress-nginx and an Envoy Gateway).
 
+pub mod gateways;
 pub mod infer;
 pub mod monitors;
 pub mod names;

@@ -46,7 +46,12 @@ pub fn api_server_peers(config: &Config) -> Vec<NetworkPolicyPeer> {
 }
 
 /// The pod ports of backend `b` that Service ports `chosen` lead to.
-fn backend_ports(g: &Graph, svc: &Service, chosen: &[usize], b: usize) -> BTreeSet<PortProto> {
+pub(crate) fn backend_ports(
+    g: &Graph,
+    svc: &Service,
+    chosen: &[usize],
+    b: usize,
+) -> BTreeSet<PortProto> {
     chosen
         .iter()
         .filter_map(|&pi| {
