@@ -687,7 +687,6 @@ fn selector_less_service_is_reported() {
 // Item 8: precision
 
 #[test]
-#[ignore = "issue 14 item 8: PromQL job=\"node-exporter\", prose, sed expressions and comments in a mounted ConfigMap each make an edge"]
 fn promql_prose_sed_and_comments_make_no_edges_or_warnings() {
     let out = prod(&fixture("precision.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -849,7 +848,6 @@ fn user_ingress_only_policies_keep_their_egress() {
 }
 
 #[test]
-#[ignore = "issue 14 item 8: certificate SANs in a Job's --host make an edge to the admission webhook"]
 fn certificate_sans_in_args_are_no_calls() {
     let out = prod(&fixture("certgen.yaml"), json!({}));
     let mut items = out.items.clone();

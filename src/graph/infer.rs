@@ -80,6 +80,8 @@ struct Text<'a> {
     origin: String,
     /// It is a Secret value: never quoted in results.
     secret: bool,
+    /// It is a file the pod mounts: only values that read as addresses count (item 8).
+    file: bool,
 }
 
 /// Builds the graph of the items from the run's model of them.
@@ -107,7 +109,12 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
     for w in 0..g.model.workloads.len() {
         let texts = texts_of(items, g.model, &g.model.workloads[w], &mut g.results);
         for t in &texts {
-            for (n, h) in refs::hosts(&t.text).into_iter().enumerate() {
+            let hosts = if t.file {
+                super::precision::file_hosts(&t.text)
+            } else {
+                refs::hosts(&t.text)
+            };
+            for (n, h) in hosts.into_iter().enumerate() {
                 // In the value of an address variable the first name is the host; later ones
                 // (`?sslmode=disable`) are not clearly addresses.
                 let address = n == 0 && t.env.as_deref().is_some_and(refs::is_address_key);
@@ -152,6 +159,7 @@ fn texts_of<'a>(
                     env: Some(name.clone()),
                     origin: format!("env {name} of container {cname}"),
                     secret,
+                    file: false,
                 });
             }
             let from = &env["valueFrom"];
@@ -172,6 +180,7 @@ fn texts_of<'a>(
                                 "env {name} of container {cname} (key {k} of {kind} {src})"
                             ),
                             secret: kind == "Secret",
+                            file: false,
                         });
                     }
                 }
@@ -191,6 +200,7 @@ fn texts_of<'a>(
                                 "key {k} of {kind} {src} (envFrom of container {cname})"
                             ),
                             secret: kind == "Secret",
+                            file: false,
                         });
                     }
                 }
@@ -204,11 +214,19 @@ fn texts_of<'a>(
                 .filter_map(Value::as_str)
             {
                 let (text, secret) = expand_with(a, &vars);
+                // Certificate SANs name the pod's own Services; they are no calls.
+                let image = c["image"].as_str().unwrap_or_default();
+                if super::precision::is_cert_generator(image)
+                    || super::precision::is_san_list(&text, &w.namespace)
+                {
+                    continue;
+                }
                 out.push(Text {
                     text: text.into(),
                     env: None,
                     origin: format!("{field} of container {cname}"),
                     secret,
+                    file: false,
                 });
             }
         }
@@ -255,6 +273,7 @@ fn texts_of<'a>(
                                 v["name"].as_str().unwrap_or("?")
                             ),
                             secret: kind == "Secret",
+                            file: true,
                         });
                     }
                 }

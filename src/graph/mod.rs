@@ -33,6 +33,7 @@ pub mod monitors;
 pub mod names;
 pub mod platform;
 pub mod policy;
+pub mod precision;
 pub mod refs;
 pub mod render;
 pub mod unseen;

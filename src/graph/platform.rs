@@ -174,7 +174,11 @@ pub fn api_server_clients(items: &[Value], config: &Config, g: &mut Graph) {
                 .flatten()
                 .any(|s| s.get("serviceAccountToken").is_some())
         });
-        let asks = spec["automountServiceAccountToken"] == true
+        let certgen = workload::containers(spec).into_iter().any(|(_, _, c)| {
+            super::precision::is_cert_generator(c["image"].as_str().unwrap_or_default())
+        });
+        let asks = certgen
+            || spec["automountServiceAccountToken"] == true
             || (spec["automountServiceAccountToken"].is_null() && account.automount == Some(true))
             || projected;
         if !account.bindings.is_empty() || asks {
