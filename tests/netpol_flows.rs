@@ -916,3 +916,40 @@ fn uncalled_services_same_namespace_choice() {
     assert!(net.admits(portal, audit, 9090), "from its own namespace");
     assert!(!net.admits(outsider, audit, 9090), "not from elsewhere");
 }
+
+#[test]
+fn report_and_graph_list_uncalled_services() {
+    let items = fixture("uncalled.yaml");
+    let fc = prod_config(json!({}));
+    let run = util::run(&["--report"], &util::resource_list(&items, Some(&fc)));
+    assert!(
+        run.stderr.contains("with no visible caller") && run.stderr.contains("  ! billing/audit"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("! billing/invoices"), "{}", run.stderr);
+
+    let cfg = util::tempdir();
+    let cfg_path = cfg.path().join("config.yaml");
+    std::fs::write(&cfg_path, serde_json::to_string(&fc).unwrap()).unwrap();
+    let cfg_arg = format!("--config={}", cfg_path.display());
+    let input: String = items
+        .iter()
+        .map(|i| format!("---\n{}", serde_json::to_string(i).unwrap()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for format in ["mermaid", "dot"] {
+        let g = util::run(&["graph", "--format", format, &cfg_arg], &input).expect_code(0);
+        assert!(
+            g.stdout
+                .contains("Service billing/audit: no visible caller"),
+            "{format}:\n{}",
+            g.stdout
+        );
+        assert!(
+            !g.stdout.contains("Service billing/invoices"),
+            "{}",
+            g.stdout
+        );
+    }
+}

@@ -50,6 +50,8 @@ pub struct GraphOutcome {
     /// NetworkPolicies to add (marked generated, with their own paths).
     pub resources: Vec<Value>,
     pub results: Vec<FnResult>,
+    /// Services with no visible caller, `namespace/name` (for `--report`).
+    pub uncalled: Vec<String>,
 }
 
 /// The configured ingress controllers, or the default: every pod of namespace `ingress-nginx`.
@@ -76,11 +78,24 @@ pub fn generate(items: &[Value], config: &Config) -> GraphOutcome {
 pub fn generate_with(items: &[Value], config: &Config, model: &Model) -> GraphOutcome {
     let graph = infer::build(items, config, model);
     let policies = policy::emit(items, config, &graph);
+    let uncalled = graph
+        .uncalled
+        .iter()
+        .map(|&s| {
+            let svc = &graph.model.services[s];
+            if svc.namespace.is_empty() {
+                svc.name.clone()
+            } else {
+                format!("{}/{}", svc.namespace, svc.name)
+            }
+        })
+        .collect();
     let mut results = graph.results;
     results.extend(policies.results);
     GraphOutcome {
         resources: policies.resources,
         results,
+        uncalled,
     }
 }
 
