@@ -3,9 +3,12 @@
 //!
 //! Inferred: host names in container env values, args and commands, in the ConfigMaps and
 //! Secrets a pod consumes (env `valueFrom`, `envFrom`, mounted volumes, projected volumes),
-//! resolved against the Services of the input in every DNS form; Ingress, HTTPRoute and
-//! GRPCRoute backends give edges from the ingress controllers. Declared: `networkPolicy.edges`,
-//! classes' `network.egress` to external services, and monitoring scrapers.
+//! resolved against the Services of the input in every DNS form (after `$(VAR)` expansion, see
+//! [`super::names`]; files only where a value reads as an address, see [`super::precision`]);
+//! Ingress and Gateway API route backends give edges from the ingress controllers
+//! ([`super::gateways`]); ServiceMonitors and PodMonitors from Prometheus ([`super::monitors`]).
+//! Declared: `networkPolicy.edges`, classes' `network.egress` to external services, and
+//! monitoring scrapers.
 //!
 //! Secret values are decoded only to look for host names; no result ever quotes one.
 

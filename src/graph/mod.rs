@@ -7,10 +7,12 @@
 //!
 //! # Ingress controllers
 //!
-//! Only workloads behind an Ingress, HTTPRoute or GRPCRoute accept traffic from the ingress
-//! controllers, on the backing pod port. By default the controller is every pod of the namespace
-//! `ingress-nginx` (selected by its `kubernetes.io/metadata.name` label). For k3s, whose Traefik
-//! runs in `kube-system`, point it there, narrowed to Traefik's pods:
+//! Only workloads behind an Ingress or a Gateway API route accept traffic from the ingress
+//! controllers, on the backing pod port. The controller is chosen by the route's class
+//! ([`gateways`] has the presets); without a class, and for `nginx`, it is every pod of the
+//! namespace `ingress-nginx` (selected by its `kubernetes.io/metadata.name` label). Configured
+//! controllers replace the presets for every route; for k3s, whose Traefik runs in
+//! `kube-system`:
 //!
 //! ```yaml
 //! apiVersion: apply-defaults.dev/v1alpha1
