@@ -953,3 +953,96 @@ fn report_and_graph_list_uncalled_services() {
         );
     }
 }
+
+#[test]
+fn operator_pods_keep_their_flows_under_their_namespaces_default_deny() {
+    let mut items = fixture("monitoring.yaml");
+    // A workload of our own in `monitoring`: the namespace now gets a default-deny.
+    items.push(deployment(
+        "monitoring",
+        "grafana",
+        Some(("http", 3000)),
+        json!([]),
+    ));
+    // An operator without a convention here, asking for pods in that namespace.
+    items.push(
+        json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+        "metadata": {"name": "metrics-db", "namespace": "monitoring"}, "spec": {"instances": 3}}),
+    );
+    let out = prod(&items, json!({}));
+    assert!(
+        out.items.iter().any(|i| i["kind"] == "NetworkPolicy"
+            && i["metadata"]["namespace"] == "monitoring"
+            && i["metadata"]["name"] == "default-deny"),
+        "the namespace is default-denied"
+    );
+    let mut net = Net::of(&out.items);
+    let prom = net.add(
+        "monitoring",
+        "prometheus-k8s-0",
+        choice::prometheus_pod("k8s"),
+        &[9090],
+    );
+    let am = net.add(
+        "monitoring",
+        "alertmanager-main-0",
+        choice::alertmanager_pod("main"),
+        &[9093, 9094],
+    );
+    let am2 = net.add(
+        "monitoring",
+        "alertmanager-main-1",
+        choice::alertmanager_pod("main"),
+        &[9093, 9094],
+    );
+    let stranger = net.add("elsewhere", "curious", json!({"app": "curious"}), &[]);
+    let checkout = net.pod("shop", "checkout");
+    let grafana = net.pod("monitoring", "grafana");
+    assert!(net.tcp(prom, checkout, 9464), "scrapes");
+    assert!(net.tcp(prom, am, 9093), "alerts");
+    assert!(net.tcp(am2, am, 9094), "Alertmanager's cluster port");
+    assert!(
+        choice::API_SERVER_PORTS
+            .iter()
+            .any(|p| net.tcp(prom, API_SERVER, *p)),
+        "service discovery"
+    );
+    assert!(
+        net.admits(grafana, prom, 9090),
+        "queries from its namespace"
+    );
+    assert!(!net.admits(stranger, prom, 9090), "not from elsewhere");
+    assert!(!net.admits(stranger, am, 9093));
+    assert_said(&out.results, "warning", &["Cluster", "metrics-db", "edges"]);
+}
+
+#[test]
+fn monitors_without_a_scraper_are_reported() {
+    let items: Vec<Value> = fixture("monitoring.yaml")
+        .into_iter()
+        .filter(|i| i["kind"] != "Prometheus")
+        .collect();
+    let out = prod(&items, json!({}));
+    assert_said(
+        &out.results,
+        "warning",
+        &["checkout", "9464", choice::MONITORING_KEY],
+    );
+    assert_said(
+        &out.results,
+        "warning",
+        &["worker", "9091", choice::MONITORING_KEY],
+    );
+    let network = json!({"monitoring": [{"namespace": "observability",
+        "podLabels": {"app.kubernetes.io/name": "vmagent"}}]});
+    let out = prod(&items, network);
+    let mut net = Net::of(&out.items);
+    let agent = net.add(
+        "observability",
+        "vmagent",
+        json!({"app.kubernetes.io/name": "vmagent"}),
+        &[],
+    );
+    assert!(net.admits(agent, net.pod("shop", "checkout"), 9464));
+    assert!(!net.admits(agent, net.pod("shop", "checkout"), 8080));
+}

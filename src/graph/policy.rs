@@ -387,6 +387,15 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
     }
 
     unseen_policies(items, config, g, &mut out);
+    let denied: BTreeSet<String> = out
+        .keys()
+        .filter(|(_, name)| name == "default-deny")
+        .map(|(ns, _)| ns.clone())
+        .collect();
+    let covered: Vec<usize> = g.unseen.iter().map(|u| u.item).collect();
+    results.extend(super::unseen::operator_warnings(
+        items, config, &denied, &covered,
+    ));
 
     let mut used: HashSet<String> = HashSet::new();
     let resources = out
