@@ -1046,3 +1046,26 @@ fn monitors_without_a_scraper_are_reported() {
     assert!(net.admits(agent, net.pod("shop", "checkout"), 9464));
     assert!(!net.admits(agent, net.pod("shop", "checkout"), 8080));
 }
+
+#[test]
+fn the_ingress_class_objects_controller_decides() {
+    let mut items = fixture("ingress-classes.yaml");
+    // F5's NGINX Ingress Controller also names its class `nginx`; its IngressClass says whose it is.
+    items.push(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": "nginx"}, "spec": {"controller": "nginx.org/ingress-controller"}}),
+    );
+    let out = prod(&items, json!({}));
+    let mut net = Net::of(&out.items);
+    let f5 = net.add(
+        "nginx-ingress",
+        "nginx-ingress",
+        json!({"app": "nginx-ingress"}),
+        &[80],
+    );
+    let (ns, labels) = choice::ingress_nginx();
+    let community = net.add(ns, "ingress-nginx-controller", labels, &[80]);
+    let blog = net.pod("web", "blog");
+    assert!(net.tcp(f5, blog, 2368));
+    assert!(!net.tcp(community, blog, 2368), "not ingress-nginx's");
+}

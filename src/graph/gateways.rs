@@ -8,6 +8,7 @@
 //! | class / controller | proxy pods |
 //! | --- | --- |
 //! | `nginx`, `k8s.io/ingress-nginx` | every pod of namespace `ingress-nginx` (deploy/static and the chart install there; the default controller, also for an Ingress without a class) |
+//! | `nginx.org/ingress-controller` (F5 NGINX Ingress Controller) | namespace `nginx-ingress` (its manifests), `app.kubernetes.io/name: nginx-ingress` in any namespace (its chart) |
 //! | `traefik`, `traefik.io/ingress-controller`, `traefik.io/gateway-controller` | `app.kubernetes.io/name: traefik` in any namespace (the chart installs where it is told; k3s uses `kube-system`) |
 //! | `haproxy`, `haproxy.org/ingress-controller/haproxy`, `haproxy-ingress.github.io/controller` | `app.kubernetes.io/name: kubernetes-ingress` (haproxytech chart) or `haproxy-ingress` (jcmoraisjr chart) in any namespace, or namespace `haproxy-controller` (haproxytech deploy/) |
 //! | `contour`, `projectcontour.io/ingress-controller`, `projectcontour.io/gateway-controller` | namespace `projectcontour`, `app: envoy` (quickstart) |
@@ -76,8 +77,12 @@ const CILIUM: &str = "Cilium's Envoy reaches backends with the reserved `ingress
 
 /// The preset of an Ingress class (its name, or the controller its IngressClass names).
 fn ingress_preset(class: &str, controller: Option<&str>) -> Option<Placement> {
-    let key =
-        |names: &[&str]| names.contains(&class) || controller.is_some_and(|c| names.contains(&c));
+    // The controller a class object names decides; the class name only without one (F5's
+    // NGINX Ingress Controller also calls its class `nginx`).
+    let key = |names: &[&str]| match controller {
+        Some(c) => names.contains(&c),
+        None => names.contains(&class),
+    };
     let peers = |p: Vec<PeerSpec>| {
         Some(Placement {
             peers: p,
@@ -92,6 +97,15 @@ fn ingress_preset(class: &str, controller: Option<&str>) -> Option<Placement> {
                 ("app.kubernetes.io/component", "controller"),
             ],
         )]);
+    }
+    if key(&["nginx.org/ingress-controller"]) {
+        return peers(vec![
+            PeerSpec {
+                namespace: Some("nginx-ingress".into()),
+                ..Default::default()
+            },
+            pods(None, &[("app.kubernetes.io/name", "nginx-ingress")]),
+        ]);
     }
     if key(&["traefik", "traefik.io/ingress-controller"]) {
         return peers(vec![pods(None, &[("app.kubernetes.io/name", "traefik")])]);
@@ -137,8 +151,12 @@ fn haproxy() -> Vec<PeerSpec> {
 
 /// The preset of a GatewayClass (its name, or its `controllerName`).
 fn gateway_preset(class: &str, controller: Option<&str>) -> Option<Placement> {
-    let key =
-        |names: &[&str]| names.contains(&class) || controller.is_some_and(|c| names.contains(&c));
+    // The controller a class object names decides; the class name only without one (F5's
+    // NGINX Ingress Controller also calls its class `nginx`).
+    let key = |names: &[&str]| match controller {
+        Some(c) => names.contains(&c),
+        None => names.contains(&class),
+    };
     if key(&["istio", "istio.io/gateway-controller"]) {
         return Some(Placement {
             in_namespace: true,
