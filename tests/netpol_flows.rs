@@ -1069,3 +1069,59 @@ fn the_ingress_class_objects_controller_decides() {
     assert!(net.tcp(f5, blog, 2368));
     assert!(!net.tcp(community, blog, 2368), "not ingress-nginx's");
 }
+
+/// Found in kube-prometheus: Grafana and prometheus-adapter call the `prometheus-k8s` Service,
+/// whose selector picks the operator's Prometheus pods, and a ServiceMonitor scrapes those pods'
+/// `web` and `reloader-web` ports.
+#[test]
+fn services_selecting_operator_pods_lead_to_them() {
+    let mut items = fixture("monitoring.yaml");
+    items.push(deployment(
+        "monitoring",
+        "grafana",
+        Some(("http", 3000)),
+        json!([{"name": "PROMETHEUS_URL", "value": "http://prometheus-k8s.monitoring.svc:9090"}]),
+    ));
+    items.push(json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "prometheus-k8s", "namespace": "monitoring", "labels": {"app.kubernetes.io/name": "prometheus"}},
+        "spec": {"selector": {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "k8s"},
+            "ports": [{"name": "web", "port": 9090, "targetPort": "web"},
+                {"name": "reloader-web", "port": 8080, "targetPort": "reloader-web"}]}}));
+    items.push(
+        json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+        "metadata": {"name": "prometheus-k8s", "namespace": "monitoring"},
+        "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+            "endpoints": [{"port": "web"}, {"port": "reloader-web"}]}}),
+    );
+    let out = prod(&items, json!({}));
+    let mut net = Net::of(&out.items);
+    let prom = net.add(
+        "monitoring",
+        "prometheus-k8s-0",
+        choice::prometheus_pod("k8s"),
+        &[9090, 8080],
+    );
+    let prom1 = net.add(
+        "monitoring",
+        "prometheus-k8s-1",
+        choice::prometheus_pod("k8s"),
+        &[9090, 8080],
+    );
+    let grafana = net.pod("monitoring", "grafana");
+    assert!(net.tcp(grafana, prom, 9090), "Grafana queries Prometheus");
+    assert!(!net.tcp(grafana, prom, 8080), "only the port it names");
+    assert!(
+        net.tcp(prom1, prom, 8080),
+        "Prometheus scrapes its own reloader"
+    );
+    assert!(
+        said(
+            &out.results,
+            "warning",
+            &["prometheus-k8s", "matches no workload"]
+        )
+        .is_empty(),
+        "{:#?}",
+        out.results
+    );
+}

@@ -378,6 +378,8 @@ impl Routing {
                     item: i,
                     namespace: ns.clone(),
                     name: format!("{name}-gateway"),
+                    selected_by: own.clone(),
+                    named_ports: Vec::new(),
                     labels: own,
                     ingress,
                     egress,
@@ -478,7 +480,7 @@ impl Routing {
 }
 
 /// A workload's pods as a peer of a policy in namespace `ns`.
-fn workload_peer(g: &Graph, w: usize, ns: &str) -> NetworkPolicyPeer {
+pub(crate) fn workload_peer(g: &Graph, w: usize, ns: &str) -> NetworkPolicyPeer {
     let wl = &g.model.workloads[w];
     NetworkPolicyPeer {
         namespace_selector: (wl.namespace != ns).then(|| LabelSelector {

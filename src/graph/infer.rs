@@ -108,6 +108,8 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
         ),
         results: Vec::new(),
     };
+    // Before names are resolved: Services of the input may select these pods.
+    super::monitors::operator_pods(items, &mut g);
     let mut warned: HashSet<(usize, String)> = HashSet::new();
     for w in 0..g.model.workloads.len() {
         let texts = texts_of(items, g.model, &g.model.workloads[w], &mut g.results);
@@ -434,6 +436,17 @@ fn references(
     };
     let svc = &g.model.services[s];
     let callee_key = (w, format!("svc:{}", svc.name));
+    if svc.has_selector && svc.backends.is_empty() {
+        // Pods an operator creates (the input's Prometheus behind `prometheus-k8s`).
+        let chosen: Vec<usize> = (0..svc.ports.len())
+            .filter(|&i| h.port.is_none_or(|p| svc.ports[i].port == p))
+            .collect();
+        let svc = svc.clone();
+        if super::unseen::call_unseen(items, g, w, &svc, &chosen) {
+            return;
+        }
+    }
+    let svc = &g.model.services[s];
     if !svc.has_selector || svc.backends.is_empty() {
         if warned.insert(callee_key) {
             let why = if svc.has_selector {

@@ -218,6 +218,62 @@ fn targets(
     out
 }
 
+/// A ServiceMonitor's Services that select the operator's own pods (kube-prometheus scrapes
+/// its Prometheus and Alertmanager, `web` and `reloader-web`): those pods admit the scrapers.
+fn unseen_targets(items: &[Value], g: &mut Graph, m: &Value, scrapers: &[&Prometheus]) {
+    let within = monitor_namespaces(m);
+    let sel = &m["spec"]["selector"];
+    let mut add: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
+    for svc in &g.model.services {
+        if !svc.has_selector
+            || !svc.backends.is_empty()
+            || within.as_ref().is_some_and(|l| !l.contains(&svc.namespace))
+            || !crate::labels::selector_matches(sel, labels_of(&items[svc.item]))
+        {
+            continue;
+        }
+        let selector = &items[svc.item]["spec"]["selector"];
+        for (u, pods) in g.unseen.iter().enumerate() {
+            let picks = pods.namespace == svc.namespace
+                && selector.as_object().is_some_and(|o| {
+                    o.iter()
+                        .all(|(k, v)| pods.selected_by.get(k).map(String::as_str) == v.as_str())
+                });
+            if !picks {
+                continue;
+            }
+            let mut ports = BTreeSet::new();
+            for ep in m["spec"]["endpoints"].as_array().into_iter().flatten() {
+                for sp in svc.ports.iter().filter(|p| {
+                    ep["port"]
+                        .as_str()
+                        .is_some_and(|n| p.name.as_deref() == Some(n))
+                }) {
+                    match &sp.target {
+                        TargetPort::Number(n) => {
+                            ports.insert((sp.protocol.clone(), *n));
+                        }
+                        TargetPort::Name(t) => {
+                            if let Some((_, p)) = pods.named_ports.iter().find(|(n, _)| n == t) {
+                                ports.insert(p.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            if !ports.is_empty() {
+                add.push((u, ports));
+            }
+        }
+    }
+    for (u, ports) in add {
+        for p in scrapers {
+            let from = peer(p.namespace, prometheus_pod_labels(p.name));
+            g.unseen[u].ingress.push((from, ports.clone()));
+        }
+    }
+}
+
 fn peer(ns: &str, labels: BTreeMap<String, String>) -> NetworkPolicyPeer {
     super::policy::peer_of(&PeerSpec {
         namespace: (!ns.is_empty()).then(|| ns.to_string()),
@@ -266,6 +322,9 @@ pub fn monitors(items: &[Value], config: &Config, g: &mut Graph) {
             .iter()
             .filter(|p| selects(items, p, m, field, &namespaces))
             .collect();
+        if service_monitor && !scrapers.is_empty() {
+            unseen_targets(items, g, m, &scrapers);
+        }
         for (w, ports) in targets(items, g, m, service_monitor) {
             if !scrapers.is_empty() {
                 for p in &scrapers {
@@ -298,7 +357,6 @@ pub fn monitors(items: &[Value], config: &Config, g: &mut Graph) {
             }
         }
     }
-    operator_pods(items, &prometheuses, g);
 }
 
 fn tcp(ports: &[i32]) -> BTreeSet<PortProto> {
@@ -312,14 +370,72 @@ fn own_namespace() -> NetworkPolicyPeer {
     }
 }
 
-/// Item 6: policies for the Prometheus and Alertmanager pods the operator creates.
-fn operator_pods(items: &[Value], prometheuses: &[Prometheus], g: &mut Graph) {
-    for p in prometheuses {
+/// Every label the operator's pods carry, for the Services that select them: the operator's
+/// own (`app.kubernetes.io/managed-by`, `instance`, the kind's name label, the shard) and the
+/// object's `spec.podMetadata.labels`.
+fn full_labels(
+    item: &Value,
+    mut own: BTreeMap<String, String>,
+    extra: &[(&str, &str)],
+) -> BTreeMap<String, String> {
+    let name = item["metadata"]["name"].as_str().unwrap_or_default();
+    for (k, v) in extra {
+        own.insert(k.to_string(), v.to_string());
+    }
+    own.insert(
+        "app.kubernetes.io/managed-by".into(),
+        "prometheus-operator".into(),
+    );
+    own.insert("app.kubernetes.io/instance".into(), name.into());
+    for (k, v) in item["spec"]["podMetadata"]["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(v) = v.as_str() {
+            own.insert(k.clone(), v.to_string());
+        }
+    }
+    own
+}
+
+fn named(ports: &[(&str, i32)]) -> Vec<(String, PortProto)> {
+    ports
+        .iter()
+        .map(|(n, p)| (n.to_string(), ("TCP".to_string(), *p)))
+        .collect()
+}
+
+/// Item 6: policies for the Prometheus and Alertmanager pods the operator creates. Runs before
+/// names are resolved, so a Service selecting those pods (kube-prometheus's `prometheus-k8s`)
+/// leads to them.
+pub fn operator_pods(items: &[Value], g: &mut Graph) {
+    let prometheuses: Vec<Prometheus> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.is_object() && !annotations::is_local_config(i) && is(i, "Prometheus"))
+        .map(|(n, i)| Prometheus {
+            item: n,
+            namespace: i["metadata"]["namespace"].as_str().unwrap_or_default(),
+            name: i["metadata"]["name"].as_str().unwrap_or_default(),
+            spec: &i["spec"],
+        })
+        .collect();
+    for p in &prometheuses {
         g.unseen.push(UnseenPods {
             item: p.item,
             namespace: p.namespace.to_string(),
             name: format!("prometheus-{}", p.name),
             labels: prometheus_pod_labels(p.name),
+            selected_by: full_labels(
+                &items[p.item],
+                prometheus_pod_labels(p.name),
+                &[
+                    ("prometheus", p.name),
+                    ("operator.prometheus.io/shard", "0"),
+                ],
+            ),
+            named_ports: named(&[("web", 9090), ("grpc", 10901), ("reloader-web", 8080)]),
             // The web port (queries from Grafana and the like) and the Thanos sidecar's gRPC.
             ingress: vec![(own_namespace(), tcp(&[9090, 10901]))],
             egress: Vec::new(),
@@ -333,7 +449,7 @@ fn operator_pods(items: &[Value], prometheuses: &[Prometheus], g: &mut Graph) {
         let ns = a["metadata"]["namespace"].as_str().unwrap_or_default();
         let name = a["metadata"]["name"].as_str().unwrap_or_default();
         let mut ingress = vec![(own_namespace(), tcp(&[9093]))];
-        for p in prometheuses {
+        for p in &prometheuses {
             ingress.push((
                 peer(p.namespace, prometheus_pod_labels(p.name)),
                 tcp(&[9093]),
@@ -354,6 +470,8 @@ fn operator_pods(items: &[Value], prometheuses: &[Prometheus], g: &mut Graph) {
             namespace: ns.to_string(),
             name: format!("alertmanager-{name}"),
             labels: alertmanager_pod_labels(name),
+            selected_by: full_labels(a, alertmanager_pod_labels(name), &[]),
+            named_ports: named(&[("web", 9093), ("mesh-tcp", 9094), ("reloader-web", 8080)]),
             ingress,
             egress: Vec::new(),
             any_egress: true,

@@ -22,8 +22,12 @@ pub struct UnseenPods {
     pub namespace: String,
     /// The policy's name, `<name>-netpol`.
     pub name: String,
-    /// The labels their creator gives them.
+    /// The labels their policy selects them by (those their creator always gives them).
     pub labels: BTreeMap<String, String>,
+    /// Every label they are known to carry, for Services that select them.
+    pub selected_by: BTreeMap<String, String>,
+    /// Their named container ports, for Services' `targetPort` names.
+    pub named_ports: Vec<(String, PortProto)>,
     pub ingress: Vec<Rule>,
     pub egress: Vec<Rule>,
     /// Egress is left open (their callees are not knowable from the manifests).
@@ -92,4 +96,85 @@ pub fn operator_warnings(
         );
     }
     out
+}
+
+/// A Service whose selector matches no workload but pods of `g.unseen` (kube-prometheus's
+/// `prometheus-k8s` selects the operator's Prometheus pods): the caller `w` reaches them on the
+/// chosen Service ports, and their policy admits it. False when no such pods match.
+pub fn call_unseen(
+    items: &[serde_json::Value],
+    g: &mut super::infer::Graph,
+    w: usize,
+    svc: &crate::model::Service,
+    chosen: &[usize],
+) -> bool {
+    let selector: BTreeMap<String, String> = items[svc.item]["spec"]["selector"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), crate::model::scalar(v)?)))
+        .collect();
+    if selector.is_empty() {
+        return false;
+    }
+    let matches: Vec<usize> = (0..g.unseen.len())
+        .filter(|&u| {
+            g.unseen[u].namespace == svc.namespace
+                && selector
+                    .iter()
+                    .all(|(k, v)| g.unseen[u].selected_by.get(k) == Some(v))
+        })
+        .collect();
+    if matches.is_empty() {
+        return false;
+    }
+    let caller_ns = g.model.workloads[w].namespace.clone();
+    for u in matches {
+        let ports: BTreeSet<PortProto> = chosen
+            .iter()
+            .filter_map(|&i| {
+                let sp = &svc.ports[i];
+                match &sp.target {
+                    crate::model::TargetPort::Number(n) => Some((sp.protocol.clone(), *n)),
+                    crate::model::TargetPort::Name(n) => g.unseen[u]
+                        .named_ports
+                        .iter()
+                        .find(|(name, _)| name == n)
+                        .map(|(_, p)| p.clone()),
+                }
+            })
+            .collect();
+        if ports.is_empty() {
+            continue;
+        }
+        let target = NetworkPolicyPeer {
+            namespace_selector: (g.unseen[u].namespace != caller_ns).then(|| {
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                    match_labels: Some(
+                        [(
+                            super::policy::NAMESPACE_LABEL.to_string(),
+                            g.unseen[u].namespace.clone(),
+                        )]
+                        .into(),
+                    ),
+                    ..Default::default()
+                }
+            }),
+            pod_selector: Some(
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                    match_labels: Some(g.unseen[u].labels.clone()),
+                    ..Default::default()
+                },
+            ),
+            ip_block: None,
+        };
+        g.extra_egress
+            .entry(w)
+            .or_default()
+            .push((target, ports.clone()));
+        let ns = g.unseen[u].namespace.clone();
+        let caller = super::gateways::workload_peer(g, w, &ns);
+        g.unseen[u].ingress.push((caller, ports));
+    }
+    true
 }
