@@ -1125,3 +1125,32 @@ fn services_selecting_operator_pods_lead_to_them() {
         out.results
     );
 }
+
+#[test]
+fn user_policies_for_operator_pods_are_kept() {
+    let mut items = fixture("monitoring.yaml");
+    items.push(deployment(
+        "monitoring",
+        "grafana",
+        Some(("http", 3000)),
+        json!([]),
+    ));
+    // kube-prometheus ships a policy for its Prometheus pods.
+    items.push(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "prometheus-k8s", "namespace": "monitoring"},
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus",
+            "app.kubernetes.io/instance": "k8s"}},
+            "policyTypes": ["Ingress", "Egress"], "egress": [{}],
+            "ingress": [{"ports": [{"port": 9090}]}]}}),
+    );
+    let out = prod(&items, json!({}));
+    let names: Vec<&str> = out
+        .items
+        .iter()
+        .filter(|i| i["kind"] == "NetworkPolicy")
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    assert!(!names.contains(&"prometheus-k8s-netpol"), "{names:?}");
+    assert!(names.contains(&"alertmanager-main-netpol"), "{names:?}");
+}

@@ -418,8 +418,11 @@ fn unseen_policies(
     g: &Graph,
     out: &mut BTreeMap<(String, String), (Value, String)>,
 ) {
+    let keep = config.network.user_policies.unwrap_or(UserPolicies::Keep) == UserPolicies::Keep;
     for u in &g.unseen {
-        if !out.contains_key(&(u.namespace.clone(), "default-deny".to_string())) {
+        if !out.contains_key(&(u.namespace.clone(), "default-deny".to_string()))
+            || (keep && super::unseen::user_selects(items, u))
+        {
             continue;
         }
         let name = format!("{}-netpol", u.name);

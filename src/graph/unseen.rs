@@ -178,3 +178,28 @@ pub fn call_unseen(
     }
     true
 }
+
+/// A NetworkPolicy of the user (not generated) in `ns` selects these pods by a non-empty
+/// selector: with `userPolicies: keep` it decides for them (kube-prometheus ships policies for
+/// its Prometheus and Alertmanager).
+pub fn user_selects(items: &[serde_json::Value], pods: &UnseenPods) -> bool {
+    items.iter().any(|p| {
+        p["kind"] == "NetworkPolicy"
+            && crate::workload::group_of(p["apiVersion"].as_str().unwrap_or_default())
+                == "networking.k8s.io"
+            && p["metadata"]["namespace"].as_str().unwrap_or_default() == pods.namespace
+            && !crate::generated::is_generated(p)
+            && !crate::krm::annotations::is_local_config(p)
+            && {
+                let sel = &p["spec"]["podSelector"];
+                let empty = sel["matchLabels"].as_object().is_none_or(|m| m.is_empty())
+                    && sel["matchExpressions"]
+                        .as_array()
+                        .is_none_or(|e| e.is_empty());
+                !empty
+                    && crate::labels::selector_matches(sel, |k| {
+                        pods.selected_by.get(k).map(String::as_str)
+                    })
+            }
+    })
+}
