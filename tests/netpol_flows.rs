@@ -1154,3 +1154,24 @@ fn user_policies_for_operator_pods_are_kept() {
     assert!(!names.contains(&"prometheus-k8s-netpol"), "{names:?}");
     assert!(names.contains(&"alertmanager-main-netpol"), "{names:?}");
 }
+
+#[test]
+fn release_namespace_in_urls_of_a_namespace_less_stream() {
+    // `helm template` without --namespace: no object carries one, but the chart writes
+    // `.Release.Namespace` (here `shop`) into its URLs.
+    let mut items: Vec<Value> = fixture("helm-template.yaml");
+    for i in items.iter_mut() {
+        i["metadata"].as_object_mut().unwrap().remove("namespace");
+        if i["kind"] == "Deployment" {
+            i["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "CACHE_URL", "value": "redis://shop-cache.shop.svc.cluster.local:6379/0"}]);
+        }
+    }
+    let mut out = prod(&items, json!({}));
+    place(&mut out.items, "shop");
+    let net = Net::of(&out.items);
+    assert!(net.tcp(
+        net.pod("shop", "shop-api"),
+        net.pod("shop", "shop-cache"),
+        6379
+    ));
+}

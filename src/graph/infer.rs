@@ -68,6 +68,12 @@ impl Graph<'_> {
             .or_else(|| match self.release_namespace.as_deref() {
                 Some(release) if ns.is_empty() => self.model.service(release, name),
                 Some(release) if ns == release => self.model.service("", name),
+                // `svc.ns.svc` of a namespace nothing in the stream carries, and a Service of
+                // that name without a namespace: a chart writing `.Release.Namespace` into its
+                // URLs, rendered without `--namespace`.
+                _ if !ns.is_empty() && !self.model.namespaces.contains(ns) => {
+                    self.model.service("", name)
+                }
                 _ => None,
             })
     }
