@@ -1175,3 +1175,22 @@ fn release_namespace_in_urls_of_a_namespace_less_stream() {
         6379
     ));
 }
+
+#[test]
+fn routes_to_a_gateway_outside_the_render_are_reported() {
+    let items: Vec<Value> = fixture("gateway.yaml")
+        .into_iter()
+        .filter(|i| i["kind"] != "Gateway")
+        .collect();
+    let out = prod(&items, json!({}));
+    assert_said(
+        &out.results,
+        "warning",
+        &["HTTPRoute", "storefront", choice::INGRESS_CONTROLLERS_KEY],
+    );
+    assert_said(
+        &out.results,
+        "warning",
+        &["TCPRoute", "reporting-db", choice::INGRESS_CONTROLLERS_KEY],
+    );
+}

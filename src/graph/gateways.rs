@@ -472,7 +472,18 @@ impl Routing {
             }
         }
         if !known {
-            // The parent Gateway is not in the input: the configured (default) controllers.
+            // The parent Gateway is not in the input (another app's render): the default
+            // controllers, said, since a Gateway's proxies are rarely ingress-nginx's.
+            let kind = item["kind"].as_str().unwrap_or_default();
+            let name = item["metadata"]["name"].as_str().unwrap_or_default();
+            if self.warned.insert(format!("route:{kind}:{ns}:{name}")) {
+                g.results.push(
+                    FnResult::warning(format!(
+                        "{kind} {name}: its parent Gateway is not in the input, so the implementation carrying its traffic is unknown; its backends accept the default ingress controller (namespace ingress-nginx) only: name the Gateway's proxy pods under spec.networkPolicy.ingressControllers"
+                    ))
+                    .about(item),
+                );
+            }
             return Via::Configured;
         }
         Via::Peers { peers, proxies }
