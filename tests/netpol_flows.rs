@@ -1194,3 +1194,46 @@ fn routes_to_a_gateway_outside_the_render_are_reported() {
         &["TCPRoute", "reporting-db", choice::INGRESS_CONTROLLERS_KEY],
     );
 }
+
+#[test]
+fn probes_reach_the_prober_and_its_targets() {
+    let mut items = fixture("monitoring.yaml");
+    for i in items.iter_mut().filter(|i| i["kind"] == "Prometheus") {
+        i["spec"]["probeSelector"] = json!({});
+    }
+    items.push(deployment(
+        "monitoring",
+        "blackbox-exporter",
+        Some(("probe", 19115)),
+        json!([]),
+    ));
+    items.push(service(
+        "monitoring",
+        "blackbox-exporter",
+        19115,
+        json!("probe"),
+    ));
+    items.push(json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Probe",
+        "metadata": {"name": "shop", "namespace": "monitoring"},
+        "spec": {"prober": {"url": "blackbox-exporter.monitoring.svc:19115"}, "module": "http_2xx",
+            "targets": {"staticConfig": {"static": ["http://checkout.shop.svc/healthz", "https://example.com"]}}}}));
+    let out = prod(&items, json!({}));
+    let mut net = Net::of(&out.items);
+    let prom = net.add(
+        "monitoring",
+        "prometheus-k8s-0",
+        choice::prometheus_pod("k8s"),
+        &[9090],
+    );
+    let bb = net.pod("monitoring", "blackbox-exporter");
+    assert!(net.tcp(prom, bb, 19115), "Prometheus scrapes the prober");
+    assert!(
+        net.tcp(bb, net.pod("shop", "checkout"), 8080),
+        "the prober probes its target"
+    );
+    assert_said(
+        &out.results,
+        "warning",
+        &["Probe", "example.com", "network.egress"],
+    );
+}

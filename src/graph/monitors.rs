@@ -274,6 +274,79 @@ fn unseen_targets(items: &[Value], g: &mut Graph, m: &Value, scrapers: &[&Promet
     }
 }
 
+/// A Probe: Prometheus scrapes the prober (`spec.prober.url`, blackbox-exporter) on its port,
+/// and the prober calls the static targets; targets in the cluster become flows, the others
+/// a warning (egress beyond the cluster is a class's `network.egress`).
+fn probe(config: &Config, g: &mut Graph, m: &Value, scrapers: &[&Prometheus]) {
+    let ns = m["metadata"]["namespace"].as_str().unwrap_or_default();
+    let name = m["metadata"]["name"].as_str().unwrap_or_default();
+    let url = m["spec"]["prober"]["url"].as_str().unwrap_or_default();
+    let Some(h) = super::refs::hosts(url).into_iter().next() else {
+        return;
+    };
+    let Some(s) = super::refs::service_name(&h.host, ns).and_then(|(n, svc)| g.service(&n, &svc))
+    else {
+        return;
+    };
+    let svc = g.model.services[s].clone();
+    let chosen: Vec<usize> = (0..svc.ports.len())
+        .filter(|&i| h.port.is_none_or(|p| svc.ports[i].port == p))
+        .collect();
+    for &b in &svc.backends {
+        let ports = super::platform::backend_ports(g, &svc, &chosen, b);
+        if ports.is_empty() {
+            continue;
+        }
+        if !scrapers.is_empty() {
+            for p in scrapers {
+                let from = peer(p.namespace, prometheus_pod_labels(p.name));
+                g.extra_ingress
+                    .entry(b)
+                    .or_default()
+                    .push((from, ports.clone()));
+            }
+        } else {
+            for mon in 0..config.network.monitoring.len() {
+                g.monitoring
+                    .entry((mon, b))
+                    .or_default()
+                    .extend(ports.iter().cloned());
+            }
+        }
+        let targets = m["spec"]["targets"]["staticConfig"]["static"].as_array();
+        for t in targets.into_iter().flatten().filter_map(Value::as_str) {
+            let Some(th) = super::refs::hosts(t).into_iter().next() else {
+                continue;
+            };
+            let target =
+                super::refs::service_name(&th.host, ns).and_then(|(n, svc)| g.service(&n, &svc));
+            match target {
+                Some(ts) => {
+                    let tsvc = g.model.services[ts].clone();
+                    let port = th.port.or_else(|| super::names::scheme_port(t, &th.host));
+                    let tchosen: Vec<usize> = (0..tsvc.ports.len())
+                        .filter(|&i| port.is_none_or(|p| tsvc.ports[i].port == p))
+                        .collect();
+                    for &tb in &tsvc.backends {
+                        let tports = super::platform::backend_ports(g, &tsvc, &tchosen, tb);
+                        if tb != b && !tports.is_empty() {
+                            g.flows.entry((b, tb)).or_default().extend(tports);
+                        }
+                    }
+                }
+                None => g.results.push(
+                    FnResult::warning(format!(
+                        "Probe {name} has {} probe `{}`, which is no Service in the input: no NetworkPolicy allows that egress; allow it with the class's network.egress",
+                        g.model.workloads[b].display(),
+                        th.host
+                    ))
+                    .about(m),
+                ),
+            }
+        }
+    }
+}
+
 fn peer(ns: &str, labels: BTreeMap<String, String>) -> NetworkPolicyPeer {
     super::policy::peer_of(&PeerSpec {
         namespace: (!ns.is_empty()).then(|| ns.to_string()),
@@ -310,6 +383,13 @@ pub fn monitors(items: &[Value], config: &Config, g: &mut Graph) {
             .map(|(n, i)| (name_of(i), n))
             .collect(),
     );
+    for m in items.iter().filter(|i| live(i) && is(i, "Probe")) {
+        let scrapers: Vec<&Prometheus> = prometheuses
+            .iter()
+            .filter(|p| selects(items, p, m, "probe", &namespaces))
+            .collect();
+        probe(config, g, m, &scrapers);
+    }
     for m in items.iter().filter(|i| live(i)) {
         let (service_monitor, field) = if is(m, "ServiceMonitor") {
             (true, "serviceMonitor")
