@@ -1237,3 +1237,21 @@ fn probes_reach_the_prober_and_its_targets() {
         &["Probe", "example.com", "network.egress"],
     );
 }
+
+#[test]
+fn cilium_proxies_are_reported_as_unselectable() {
+    let mut items = fixture("ingress-classes.yaml");
+    for i in items
+        .iter_mut()
+        .filter(|i| i["kind"] == "Ingress" && i["metadata"]["name"] == "wiki")
+    {
+        i["spec"]["ingressClassName"] = json!("cilium");
+    }
+    let out = prod(&items, json!({}));
+    assert_said(
+        &out.results,
+        "warning",
+        &["wiki", "cilium", "CiliumNetworkPolicy"],
+    );
+    assert!(said(&out.results, "warning", &["acme-edge"]).is_empty());
+}
