@@ -59,6 +59,7 @@ pub fn process(
     if config.applies(DefaultKind::NetworkPolicy) {
         let g = graph::generate_with(&items, config, &model);
         graph_results = g.results;
+        summary.uncalled_services = g.uncalled;
         for policy in g.resources {
             policy_upserts.upsert(&mut items, &mut index, policy, put, Place::Policy);
         }

@@ -47,6 +47,28 @@ struct Row<'a> {
 /// set (✓ when a resource was generated for it), the class, and the generated resources listed
 /// under the workload they were made for.
 pub fn table(summary: &Summary) -> String {
+    let mut out = changes_table(summary);
+    out.push_str(&uncalled(summary));
+    out
+}
+
+/// The Services with no visible caller, one a line, so none is missed.
+fn uncalled(summary: &Summary) -> String {
+    if summary.uncalled_services.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{} Service{} with no visible caller (see the warnings on each for what its pods accept; declare callers under spec.networkPolicy.edges):\n",
+        summary.uncalled_services.len(),
+        plural(summary.uncalled_services.len())
+    );
+    for s in &summary.uncalled_services {
+        let _ = writeln!(out, "  ! {s}");
+    }
+    out
+}
+
+fn changes_table(summary: &Summary) -> String {
     if summary.changed.is_empty() {
         return "apply-defaults: nothing to change\n".to_string();
     }
@@ -301,6 +323,7 @@ mod tests {
                 generated("NetworkPolicy", "default-deny"),
             ],
             results: Vec::new(),
+            uncalled_services: Vec::new(),
         };
         let text = table(&summary);
         let expected = "\
@@ -323,9 +346,29 @@ generated:
             results: vec![crate::krm::FnResult::error(
                 "missing probes default (check mode)",
             )],
+            uncalled_services: Vec::new(),
         };
         let text = table(&summary);
         assert!(text.ends_with("check mode, nothing was changed: 1 workload with missing defaults, 0 resources missing (numbers: fields missing; ✓: resource missing)\n"), "{text}");
+    }
+
+    #[test]
+    fn uncalled_services_are_listed_even_when_nothing_changed() {
+        let summary = Summary {
+            uncalled_services: vec!["billing/audit".into(), "ops/metrics".into()],
+            ..Default::default()
+        };
+        let text = table(&summary);
+        assert!(
+            text.starts_with(
+                "apply-defaults: nothing to change\n2 Services with no visible caller"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("  ! billing/audit\n  ! ops/metrics\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -333,6 +376,7 @@ generated:
         let summary = Summary {
             changed: vec![generated("HorizontalPodAutoscaler", "api")],
             results: Vec::new(),
+            uncalled_services: Vec::new(),
         };
         assert_eq!(
             table(&summary),

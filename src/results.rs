@@ -27,6 +27,8 @@ pub struct ChangedResource {
 pub struct Summary {
     pub changed: Vec<ChangedResource>,
     pub results: Vec<FnResult>,
+    /// Services whose callers the manifests do not show (`namespace/name`).
+    pub uncalled_services: Vec<String>,
 }
 
 /// Adds the per-resource results to a run's summary (infos when applying, errors in check mode)

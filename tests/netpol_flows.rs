@@ -5,8 +5,8 @@
 //! denied, from which peer) and the results (severity and the names a message must contain; the
 //! wording is the implementer's).
 //!
-//! Tests marked `#[ignore = "issue 14 item N: ..."]` fail today; `cargo test -- --ignored` runs
-//! them. The others pass today and must keep passing (precision).
+//! A test of a pattern not handled yet is marked `#[ignore = "issue 14 item N: ..."]`
+//! (`cargo test -- --ignored` runs them); none is, today. Every other test must keep passing.
 //!
 //! # Choices the issue leaves open (all in [`choice`], the one place to adjust)
 //!
@@ -372,7 +372,6 @@ fn ingress_class_nginx_admits_the_ingress_nginx_controller() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: ingressClassName traefik is routed to the ingress-nginx namespace"]
 fn ingress_class_traefik_admits_traefik_and_not_nginx() {
     let out = prod(&fixture("ingress-classes.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -390,7 +389,6 @@ fn ingress_class_traefik_admits_traefik_and_not_nginx() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: an unknown ingressClassName is not reported"]
 fn unknown_ingress_class_is_reported() {
     let out = prod(&fixture("ingress-classes.yaml"), json!({}));
     assert_said(
@@ -401,7 +399,6 @@ fn unknown_ingress_class_is_reported() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: in-namespace Gateway proxies get no ingress from outside nor egress to HTTPRoute/TCPRoute backends"]
 fn in_namespace_gateway_proxies_carry_http_and_tcp_routes() {
     let out = prod(&fixture("gateway.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -425,7 +422,6 @@ fn in_namespace_gateway_proxies_carry_http_and_tcp_routes() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: Envoy Gateway's proxies in envoy-gateway-system are not admitted to HTTPRoute backends"]
 fn envoy_gateway_proxies_reach_route_backends() {
     let out = prod(&fixture("gateway.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -442,7 +438,6 @@ fn envoy_gateway_proxies_reach_route_backends() {
 }
 
 #[test]
-#[ignore = "issue 14 item 2: an unknown gatewayClassName is not reported"]
 fn unknown_gateway_class_is_reported() {
     let out = prod(&fixture("gateway.yaml"), json!({}));
     assert_said(
@@ -530,7 +525,6 @@ fn api_server_cidrs_narrow_controller_egress() {
 }
 
 #[test]
-#[ignore = "issue 14 item 4: the security defaults switch off the token of a workload whose ServiceAccount is bound"]
 fn bound_service_accounts_keep_their_token() {
     let out = prod(&fixture("controller-rbac.yaml"), json!({}));
     for name in ["backup-operator", "lease-keeper"] {
@@ -551,7 +545,6 @@ fn bound_service_accounts_keep_their_token() {
 // Items 5 and 6: metrics scraping; pods the manifests do not show
 
 #[test]
-#[ignore = "issue 14 item 5: ServiceMonitor/PodMonitor targets get no ingress from the Prometheus object's pods"]
 fn service_and_pod_monitors_admit_the_operators_prometheus() {
     let out = prod(&fixture("monitoring.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -602,7 +595,6 @@ fn scrape_annotations_admit_configured_monitoring() {
 }
 
 #[test]
-#[ignore = "issue 14 item 6: default-deny isolates the operator's Prometheus and Alertmanager pods silently"]
 fn operator_created_pods_are_not_cut_off() {
     let out = prod(&fixture("monitoring.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -633,7 +625,6 @@ fn operator_created_pods_are_not_cut_off() {
 // Item 7: names resolved the way DNS resolves them
 
 #[test]
-#[ignore = "issue 14 item 7: in a helm-template stream (some objects namespaced, some not) the namespace-less client loses its flow to the namespaced Service"]
 fn helm_template_stream_with_and_without_namespaces() {
     let mut out = prod(&fixture("helm-template.yaml"), json!({}));
     place(&mut out.items, "shop");
@@ -645,7 +636,6 @@ fn helm_template_stream_with_and_without_namespaces() {
 }
 
 #[test]
-#[ignore = "issue 14 item 7: $(VAR) in env values is not expanded before names are resolved"]
 fn env_var_expansion_is_resolved() {
     let out = prod(&fixture("dns-names.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -676,7 +666,6 @@ fn target_port_zero_is_the_service_port() {
 }
 
 #[test]
-#[ignore = "issue 14 item 7: a reference into a namespace outside the stream gets no egress"]
 fn reference_into_a_namespace_outside_the_stream_gets_egress() {
     let out = prod(&fixture("dns-names.yaml"), json!({}));
     let mut net = Net::of(&out.items);
@@ -698,7 +687,6 @@ fn selector_less_service_is_reported() {
 // Item 8: precision
 
 #[test]
-#[ignore = "issue 14 item 8: PromQL job=\"node-exporter\", prose, sed expressions and comments in a mounted ConfigMap each make an edge"]
 fn promql_prose_sed_and_comments_make_no_edges_or_warnings() {
     let out = prod(&fixture("precision.yaml"), json!({}));
     let net = Net::of(&out.items);
@@ -860,7 +848,6 @@ fn user_ingress_only_policies_keep_their_egress() {
 }
 
 #[test]
-#[ignore = "issue 14 item 8: certificate SANs in a Job's --host make an edge to the admission webhook"]
 fn certificate_sans_in_args_are_no_calls() {
     let out = prod(&fixture("certgen.yaml"), json!({}));
     let mut items = out.items.clone();
@@ -928,4 +915,343 @@ fn uncalled_services_same_namespace_choice() {
     let (portal, audit) = (net.pod("billing", "portal"), net.pod("billing", "audit"));
     assert!(net.admits(portal, audit, 9090), "from its own namespace");
     assert!(!net.admits(outsider, audit, 9090), "not from elsewhere");
+}
+
+#[test]
+fn report_and_graph_list_uncalled_services() {
+    let items = fixture("uncalled.yaml");
+    let fc = prod_config(json!({}));
+    let run = util::run(&["--report"], &util::resource_list(&items, Some(&fc)));
+    assert!(
+        run.stderr.contains("with no visible caller") && run.stderr.contains("  ! billing/audit"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("! billing/invoices"), "{}", run.stderr);
+
+    let cfg = util::tempdir();
+    let cfg_path = cfg.path().join("config.yaml");
+    std::fs::write(&cfg_path, serde_json::to_string(&fc).unwrap()).unwrap();
+    let cfg_arg = format!("--config={}", cfg_path.display());
+    let input: String = items
+        .iter()
+        .map(|i| format!("---\n{}", serde_json::to_string(i).unwrap()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for format in ["mermaid", "dot"] {
+        let g = util::run(&["graph", "--format", format, &cfg_arg], &input).expect_code(0);
+        assert!(
+            g.stdout
+                .contains("Service billing/audit: no visible caller"),
+            "{format}:\n{}",
+            g.stdout
+        );
+        assert!(
+            !g.stdout.contains("Service billing/invoices"),
+            "{}",
+            g.stdout
+        );
+    }
+}
+
+#[test]
+fn operator_pods_keep_their_flows_under_their_namespaces_default_deny() {
+    let mut items = fixture("monitoring.yaml");
+    // A workload of our own in `monitoring`: the namespace now gets a default-deny.
+    items.push(deployment(
+        "monitoring",
+        "grafana",
+        Some(("http", 3000)),
+        json!([]),
+    ));
+    // An operator without a convention here, asking for pods in that namespace.
+    items.push(
+        json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+        "metadata": {"name": "metrics-db", "namespace": "monitoring"}, "spec": {"instances": 3}}),
+    );
+    let out = prod(&items, json!({}));
+    assert!(
+        out.items.iter().any(|i| i["kind"] == "NetworkPolicy"
+            && i["metadata"]["namespace"] == "monitoring"
+            && i["metadata"]["name"] == "default-deny"),
+        "the namespace is default-denied"
+    );
+    let mut net = Net::of(&out.items);
+    let prom = net.add(
+        "monitoring",
+        "prometheus-k8s-0",
+        choice::prometheus_pod("k8s"),
+        &[9090],
+    );
+    let am = net.add(
+        "monitoring",
+        "alertmanager-main-0",
+        choice::alertmanager_pod("main"),
+        &[9093, 9094],
+    );
+    let am2 = net.add(
+        "monitoring",
+        "alertmanager-main-1",
+        choice::alertmanager_pod("main"),
+        &[9093, 9094],
+    );
+    let stranger = net.add("elsewhere", "curious", json!({"app": "curious"}), &[]);
+    let checkout = net.pod("shop", "checkout");
+    let grafana = net.pod("monitoring", "grafana");
+    assert!(net.tcp(prom, checkout, 9464), "scrapes");
+    assert!(net.tcp(prom, am, 9093), "alerts");
+    assert!(net.tcp(am2, am, 9094), "Alertmanager's cluster port");
+    assert!(
+        choice::API_SERVER_PORTS
+            .iter()
+            .any(|p| net.tcp(prom, API_SERVER, *p)),
+        "service discovery"
+    );
+    assert!(
+        net.admits(grafana, prom, 9090),
+        "queries from its namespace"
+    );
+    assert!(!net.admits(stranger, prom, 9090), "not from elsewhere");
+    assert!(!net.admits(stranger, am, 9093));
+    assert_said(&out.results, "warning", &["Cluster", "metrics-db", "edges"]);
+}
+
+#[test]
+fn monitors_without_a_scraper_are_reported() {
+    let items: Vec<Value> = fixture("monitoring.yaml")
+        .into_iter()
+        .filter(|i| i["kind"] != "Prometheus")
+        .collect();
+    let out = prod(&items, json!({}));
+    assert_said(
+        &out.results,
+        "warning",
+        &["checkout", "9464", choice::MONITORING_KEY],
+    );
+    assert_said(
+        &out.results,
+        "warning",
+        &["worker", "9091", choice::MONITORING_KEY],
+    );
+    let network = json!({"monitoring": [{"namespace": "observability",
+        "podLabels": {"app.kubernetes.io/name": "vmagent"}}]});
+    let out = prod(&items, network);
+    let mut net = Net::of(&out.items);
+    let agent = net.add(
+        "observability",
+        "vmagent",
+        json!({"app.kubernetes.io/name": "vmagent"}),
+        &[],
+    );
+    assert!(net.admits(agent, net.pod("shop", "checkout"), 9464));
+    assert!(!net.admits(agent, net.pod("shop", "checkout"), 8080));
+}
+
+#[test]
+fn the_ingress_class_objects_controller_decides() {
+    let mut items = fixture("ingress-classes.yaml");
+    // F5's NGINX Ingress Controller also names its class `nginx`; its IngressClass says whose it is.
+    items.push(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": "nginx"}, "spec": {"controller": "nginx.org/ingress-controller"}}),
+    );
+    let out = prod(&items, json!({}));
+    let mut net = Net::of(&out.items);
+    let f5 = net.add(
+        "nginx-ingress",
+        "nginx-ingress",
+        json!({"app": "nginx-ingress"}),
+        &[80],
+    );
+    let (ns, labels) = choice::ingress_nginx();
+    let community = net.add(ns, "ingress-nginx-controller", labels, &[80]);
+    let blog = net.pod("web", "blog");
+    assert!(net.tcp(f5, blog, 2368));
+    assert!(!net.tcp(community, blog, 2368), "not ingress-nginx's");
+}
+
+/// Found in kube-prometheus: Grafana and prometheus-adapter call the `prometheus-k8s` Service,
+/// whose selector picks the operator's Prometheus pods, and a ServiceMonitor scrapes those pods'
+/// `web` and `reloader-web` ports.
+#[test]
+fn services_selecting_operator_pods_lead_to_them() {
+    let mut items = fixture("monitoring.yaml");
+    items.push(deployment(
+        "monitoring",
+        "grafana",
+        Some(("http", 3000)),
+        json!([{"name": "PROMETHEUS_URL", "value": "http://prometheus-k8s.monitoring.svc:9090"}]),
+    ));
+    items.push(json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "prometheus-k8s", "namespace": "monitoring", "labels": {"app.kubernetes.io/name": "prometheus"}},
+        "spec": {"selector": {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "k8s"},
+            "ports": [{"name": "web", "port": 9090, "targetPort": "web"},
+                {"name": "reloader-web", "port": 8080, "targetPort": "reloader-web"}]}}));
+    items.push(
+        json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+        "metadata": {"name": "prometheus-k8s", "namespace": "monitoring"},
+        "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+            "endpoints": [{"port": "web"}, {"port": "reloader-web"}]}}),
+    );
+    let out = prod(&items, json!({}));
+    let mut net = Net::of(&out.items);
+    let prom = net.add(
+        "monitoring",
+        "prometheus-k8s-0",
+        choice::prometheus_pod("k8s"),
+        &[9090, 8080],
+    );
+    let prom1 = net.add(
+        "monitoring",
+        "prometheus-k8s-1",
+        choice::prometheus_pod("k8s"),
+        &[9090, 8080],
+    );
+    let grafana = net.pod("monitoring", "grafana");
+    assert!(net.tcp(grafana, prom, 9090), "Grafana queries Prometheus");
+    assert!(!net.tcp(grafana, prom, 8080), "only the port it names");
+    assert!(
+        net.tcp(prom1, prom, 8080),
+        "Prometheus scrapes its own reloader"
+    );
+    assert!(
+        said(
+            &out.results,
+            "warning",
+            &["prometheus-k8s", "matches no workload"]
+        )
+        .is_empty(),
+        "{:#?}",
+        out.results
+    );
+}
+
+#[test]
+fn user_policies_for_operator_pods_are_kept() {
+    let mut items = fixture("monitoring.yaml");
+    items.push(deployment(
+        "monitoring",
+        "grafana",
+        Some(("http", 3000)),
+        json!([]),
+    ));
+    // kube-prometheus ships a policy for its Prometheus pods.
+    items.push(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "prometheus-k8s", "namespace": "monitoring"},
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus",
+            "app.kubernetes.io/instance": "k8s"}},
+            "policyTypes": ["Ingress", "Egress"], "egress": [{}],
+            "ingress": [{"ports": [{"port": 9090}]}]}}),
+    );
+    let out = prod(&items, json!({}));
+    let names: Vec<&str> = out
+        .items
+        .iter()
+        .filter(|i| i["kind"] == "NetworkPolicy")
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    assert!(!names.contains(&"prometheus-k8s-netpol"), "{names:?}");
+    assert!(names.contains(&"alertmanager-main-netpol"), "{names:?}");
+}
+
+#[test]
+fn release_namespace_in_urls_of_a_namespace_less_stream() {
+    // `helm template` without --namespace: no object carries one, but the chart writes
+    // `.Release.Namespace` (here `shop`) into its URLs.
+    let mut items: Vec<Value> = fixture("helm-template.yaml");
+    for i in items.iter_mut() {
+        i["metadata"].as_object_mut().unwrap().remove("namespace");
+        if i["kind"] == "Deployment" {
+            i["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "CACHE_URL", "value": "redis://shop-cache.shop.svc.cluster.local:6379/0"}]);
+        }
+    }
+    let mut out = prod(&items, json!({}));
+    place(&mut out.items, "shop");
+    let net = Net::of(&out.items);
+    assert!(net.tcp(
+        net.pod("shop", "shop-api"),
+        net.pod("shop", "shop-cache"),
+        6379
+    ));
+}
+
+#[test]
+fn routes_to_a_gateway_outside_the_render_are_reported() {
+    let items: Vec<Value> = fixture("gateway.yaml")
+        .into_iter()
+        .filter(|i| i["kind"] != "Gateway")
+        .collect();
+    let out = prod(&items, json!({}));
+    assert_said(
+        &out.results,
+        "warning",
+        &["HTTPRoute", "storefront", choice::INGRESS_CONTROLLERS_KEY],
+    );
+    assert_said(
+        &out.results,
+        "warning",
+        &["TCPRoute", "reporting-db", choice::INGRESS_CONTROLLERS_KEY],
+    );
+}
+
+#[test]
+fn probes_reach_the_prober_and_its_targets() {
+    let mut items = fixture("monitoring.yaml");
+    for i in items.iter_mut().filter(|i| i["kind"] == "Prometheus") {
+        i["spec"]["probeSelector"] = json!({});
+    }
+    items.push(deployment(
+        "monitoring",
+        "blackbox-exporter",
+        Some(("probe", 19115)),
+        json!([]),
+    ));
+    items.push(service(
+        "monitoring",
+        "blackbox-exporter",
+        19115,
+        json!("probe"),
+    ));
+    items.push(json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Probe",
+        "metadata": {"name": "shop", "namespace": "monitoring"},
+        "spec": {"prober": {"url": "blackbox-exporter.monitoring.svc:19115"}, "module": "http_2xx",
+            "targets": {"staticConfig": {"static": ["http://checkout.shop.svc/healthz", "https://example.com"]}}}}));
+    let out = prod(&items, json!({}));
+    let mut net = Net::of(&out.items);
+    let prom = net.add(
+        "monitoring",
+        "prometheus-k8s-0",
+        choice::prometheus_pod("k8s"),
+        &[9090],
+    );
+    let bb = net.pod("monitoring", "blackbox-exporter");
+    assert!(net.tcp(prom, bb, 19115), "Prometheus scrapes the prober");
+    assert!(
+        net.tcp(bb, net.pod("shop", "checkout"), 8080),
+        "the prober probes its target"
+    );
+    assert_said(
+        &out.results,
+        "warning",
+        &["Probe", "example.com", "network.egress"],
+    );
+}
+
+#[test]
+fn cilium_proxies_are_reported_as_unselectable() {
+    let mut items = fixture("ingress-classes.yaml");
+    for i in items
+        .iter_mut()
+        .filter(|i| i["kind"] == "Ingress" && i["metadata"]["name"] == "wiki")
+    {
+        i["spec"]["ingressClassName"] = json!("cilium");
+    }
+    let out = prod(&items, json!({}));
+    assert_said(
+        &out.results,
+        "warning",
+        &["wiki", "cilium", "CiliumNetworkPolicy"],
+    );
+    assert!(said(&out.results, "warning", &["acme-edge"]).is_empty());
 }

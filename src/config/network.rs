@@ -19,9 +19,12 @@ pub struct NetworkPolicySpec {
     /// excluded), since it would cut that workload off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_deny: Option<bool>,
-    /// Where ingress controllers run. Workloads that back an Ingress or HTTPRoute accept
-    /// traffic from these peers on the backing port. Default: the namespace `ingress-nginx`.
-    /// For k3s's Traefik: `[{namespace: kube-system, podLabels: {app.kubernetes.io/name: traefik}}]`.
+    /// Where ingress controllers run. Workloads that back an Ingress or a Gateway API route
+    /// accept traffic from these peers on the backing port; set, they replace the presets the
+    /// route's class chooses (ingress-nginx, Traefik, HAProxy, Contour, Kong, Istio, Envoy
+    /// Gateway, NGINX Gateway Fabric) for every route. Default: the preset of the class; the
+    /// namespace `ingress-nginx` without one. For k3s's Traefik:
+    /// `[{namespace: kube-system, podLabels: {app.kubernetes.io/name: traefik}}]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_controllers: Option<Vec<PeerSpec>>,
     /// Monitoring systems allowed to scrape workloads, on the listed ports (port names or

@@ -3,13 +3,16 @@
 //!
 //! Inferred: host names in container env values, args and commands, in the ConfigMaps and
 //! Secrets a pod consumes (env `valueFrom`, `envFrom`, mounted volumes, projected volumes),
-//! resolved against the Services of the input in every DNS form; Ingress, HTTPRoute and
-//! GRPCRoute backends give edges from the ingress controllers. Declared: `networkPolicy.edges`,
-//! classes' `network.egress` to external services, and monitoring scrapers.
+//! resolved against the Services of the input in every DNS form (after `$(VAR)` expansion, see
+//! [`super::names`]; files only where a value reads as an address, see [`super::precision`]);
+//! Ingress and Gateway API route backends give edges from the ingress controllers
+//! ([`super::gateways`]); ServiceMonitors and PodMonitors from Prometheus ([`super::monitors`]).
+//! Declared: `networkPolicy.edges`, classes' `network.egress` to external services, and
+//! monitoring scrapers.
 //!
 //! Secret values are decoded only to look for host names; no result ever quotes one.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use serde_json::Value;
@@ -48,7 +51,32 @@ pub struct Graph<'m> {
     pub uncalled: Vec<usize>,
     /// Workload -> callees with no pod in the input (the API server) and their ports.
     pub extra_egress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>>,
+    /// Pods that objects of the input make a controller create (operators, Gateway proxies).
+    pub unseen: Vec<super::unseen::UnseenPods>,
+    /// The namespace the namespace-less objects share with the namespaced ones (a `helm
+    /// template` stream; see [`super::names::release_namespace`]).
+    pub release_namespace: Option<String>,
     pub results: Vec<FnResult>,
+}
+
+impl Graph<'_> {
+    /// The Service a reference names, in the namespace given. Objects without a namespace are
+    /// found from the release namespace and the other way round: they land there.
+    pub fn service(&self, ns: &str, name: &str) -> Option<usize> {
+        self.model
+            .service(ns, name)
+            .or_else(|| match self.release_namespace.as_deref() {
+                Some(release) if ns.is_empty() => self.model.service(release, name),
+                Some(release) if ns == release => self.model.service("", name),
+                // `svc.ns.svc` of a namespace nothing in the stream carries, and a Service of
+                // that name without a namespace: a chart writing `.Release.Namespace` into its
+                // URLs, rendered without `--namespace`.
+                _ if !ns.is_empty() && !self.model.namespaces.contains(ns) => {
+                    self.model.service("", name)
+                }
+                _ => None,
+            })
+    }
 }
 
 /// One string a pod consumes, and where it came from.
@@ -61,6 +89,8 @@ struct Text<'a> {
     origin: String,
     /// It is a Secret value: never quoted in results.
     secret: bool,
+    /// It is a file the pod mounts: only values that read as addresses count (item 8).
+    file: bool,
 }
 
 /// Builds the graph of the items from the run's model of them.
@@ -74,13 +104,28 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
         extra_ingress: BTreeMap::new(),
         uncalled: Vec::new(),
         extra_egress: BTreeMap::new(),
+        unseen: Vec::new(),
+        release_namespace: super::names::release_namespace(
+            model
+                .workloads
+                .iter()
+                .map(|w| w.namespace.as_str())
+                .chain(model.services.iter().map(|s| s.namespace.as_str())),
+        ),
         results: Vec::new(),
     };
+    // Before names are resolved: Services of the input may select these pods.
+    super::monitors::operator_pods(items, &mut g);
     let mut warned: HashSet<(usize, String)> = HashSet::new();
     for w in 0..g.model.workloads.len() {
         let texts = texts_of(items, g.model, &g.model.workloads[w], &mut g.results);
         for t in &texts {
-            for (n, h) in refs::hosts(&t.text).into_iter().enumerate() {
+            let hosts = if t.file {
+                super::precision::file_hosts(&t.text)
+            } else {
+                refs::hosts(&t.text)
+            };
+            for (n, h) in hosts.into_iter().enumerate() {
                 // In the value of an address variable the first name is the host; later ones
                 // (`?sslmode=disable`) are not clearly addresses.
                 let address = n == 0 && t.env.as_deref().is_some_and(refs::is_address_key);
@@ -90,6 +135,7 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
     }
     routes(items, config, &mut g);
     declared(items, config, &mut g);
+    super::monitors::monitors(items, config, &mut g);
     super::platform::api_server_callers(items, config, &mut g);
     super::platform::api_server_clients(items, config, &mut g);
     super::platform::outside_callers(items, &mut g);
@@ -111,23 +157,33 @@ fn texts_of<'a>(
     };
     for (_, _, c) in workload::containers(spec) {
         let cname = c["name"].as_str().unwrap_or("?");
+        // The container's variables as the kubelet expands `$(VAR)`: envFrom first, then env
+        // in order, each value expanded with the ones before it (item 7).
+        let mut vars = env_from_vars(items, ix, w, c);
         for env in c["env"].as_array().into_iter().flatten() {
             let name = env["name"].as_str().unwrap_or_default().to_string();
             if let Some(v) = env["value"].as_str() {
+                let (text, secret) = expand_with(v, &vars);
+                vars.insert(name.clone(), (text.clone(), secret));
                 out.push(Text {
-                    text: v.into(),
+                    text: text.into(),
                     env: Some(name.clone()),
                     origin: format!("env {name} of container {cname}"),
-                    secret: false,
+                    secret,
+                    file: false,
                 });
             }
             let from = &env["valueFrom"];
+            if from["fieldRef"]["fieldPath"] == "metadata.namespace" && !w.namespace.is_empty() {
+                vars.insert(name.clone(), (w.namespace.clone(), false));
+            }
             for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
                 let r = &from[field];
                 if let (Some(src), Some(key)) = (r["name"].as_str(), r["key"].as_str()) {
                     for (k, text) in
                         config_values(items, ix, kind, &w.namespace, src, Some(key), results)
                     {
+                        vars.insert(name.clone(), (text.to_string(), kind == "Secret"));
                         out.push(Text {
                             text,
                             env: Some(name.clone()),
@@ -135,6 +191,7 @@ fn texts_of<'a>(
                                 "env {name} of container {cname} (key {k} of {kind} {src})"
                             ),
                             secret: kind == "Secret",
+                            file: false,
                         });
                     }
                 }
@@ -154,6 +211,7 @@ fn texts_of<'a>(
                                 "key {k} of {kind} {src} (envFrom of container {cname})"
                             ),
                             secret: kind == "Secret",
+                            file: false,
                         });
                     }
                 }
@@ -166,11 +224,20 @@ fn texts_of<'a>(
                 .flatten()
                 .filter_map(Value::as_str)
             {
+                let (text, secret) = expand_with(a, &vars);
+                // Certificate SANs name the pod's own Services; they are no calls.
+                let image = c["image"].as_str().unwrap_or_default();
+                if super::precision::is_cert_generator(image)
+                    || super::precision::is_san_list(&text, &w.namespace)
+                {
+                    continue;
+                }
                 out.push(Text {
-                    text: a.into(),
+                    text: text.into(),
                     env: None,
                     origin: format!("{field} of container {cname}"),
-                    secret: false,
+                    secret,
+                    file: false,
                 });
             }
         }
@@ -217,6 +284,7 @@ fn texts_of<'a>(
                                 v["name"].as_str().unwrap_or("?")
                             ),
                             secret: kind == "Secret",
+                            file: true,
                         });
                     }
                 }
@@ -224,6 +292,51 @@ fn texts_of<'a>(
         }
     }
     out
+}
+
+/// A container's variables: name -> (value, from a Secret).
+type Vars = HashMap<String, (String, bool)>;
+
+/// The variables a container's `envFrom` defines (ConfigMap and Secret keys, prefixed).
+fn env_from_vars(items: &[Value], ix: &Model, w: &Workload, c: &Value) -> Vars {
+    let mut vars = Vars::new();
+    // Warnings about these sources are given once, when their texts are read.
+    let mut ignored = Vec::new();
+    for ef in c["envFrom"].as_array().into_iter().flatten() {
+        let prefix = ef["prefix"].as_str().unwrap_or_default();
+        for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
+            if let Some(src) = ef[field]["name"].as_str() {
+                for (k, text) in
+                    config_values(items, ix, kind, &w.namespace, src, None, &mut ignored)
+                {
+                    vars.insert(
+                        format!("{prefix}{k}"),
+                        (text.into_owned(), kind == "Secret"),
+                    );
+                }
+            }
+        }
+    }
+    vars
+}
+
+/// `$(VAR)` expanded with the variables; true when a Secret's value went in (the text is then
+/// never quoted).
+fn expand_with(text: &str, vars: &Vars) -> (String, bool) {
+    let secret = std::cell::Cell::new(false);
+    let (out, _) = super::names::expand(text, |name| {
+        let (v, s) = vars.get(name)?;
+        // A Secret's credentials (`$(POSTGRES_PASSWORD)`) name no host and could hold any
+        // character the host finder trips on: only address variables of Secrets go in.
+        if *s && !refs::is_address_key(name) {
+            return None;
+        }
+        if *s {
+            secret.set(true);
+        }
+        Some(v.clone())
+    });
+    (out, secret.get())
 }
 
 /// The values of a ConfigMap or Secret (one key, or all), Secret `data` decoded from base64.
@@ -284,9 +397,28 @@ fn references(
     warned: &mut HashSet<(usize, String)>,
 ) {
     let caller = &g.model.workloads[w];
-    let target = refs::service_name(&h.host, &caller.namespace)
-        .and_then(|(ns, name)| g.model.service(&ns, &name));
+    let target =
+        refs::service_name(&h.host, &caller.namespace).and_then(|(ns, name)| g.service(&ns, &name));
     let Some(s) = target else {
+        // A `.svc` name into a namespace the stream does not hold: another app's namespace.
+        // Its pods are unknown, the namespace is not: egress to it on the port named.
+        if let Some(ns) =
+            super::names::outside_namespace(&h.host, |ns| g.model.namespaces.contains(ns))
+        {
+            let ports: BTreeSet<PortProto> = match h
+                .port
+                .or_else(|| super::names::scheme_port(&t.text, &h.host))
+            {
+                Some(p) => [("TCP".to_string(), p)].into(),
+                None => [(ANY_PORT.0.to_string(), ANY_PORT.1)].into(),
+            };
+            let peer = super::policy::peer_of(&PeerSpec {
+                namespace: Some(ns),
+                ..Default::default()
+            });
+            g.extra_egress.entry(w).or_default().push((peer, ports));
+            return;
+        }
         let clear = address || h.in_url;
         if clear
             && refs::looks_in_cluster(&h.host, |ns| g.model.namespaces.contains(ns))
@@ -310,6 +442,17 @@ fn references(
     };
     let svc = &g.model.services[s];
     let callee_key = (w, format!("svc:{}", svc.name));
+    if svc.has_selector && svc.backends.is_empty() {
+        // Pods an operator creates (the input's Prometheus behind `prometheus-k8s`).
+        let chosen: Vec<usize> = (0..svc.ports.len())
+            .filter(|&i| h.port.is_none_or(|p| svc.ports[i].port == p))
+            .collect();
+        let svc = svc.clone();
+        if super::unseen::call_unseen(items, g, w, &svc, &chosen) {
+            return;
+        }
+    }
+    let svc = &g.model.services[s];
     if !svc.has_selector || svc.backends.is_empty() {
         if warned.insert(callee_key) {
             let why = if svc.has_selector {
@@ -403,6 +546,7 @@ fn add_service_flow(
 /// Ingress and Gateway API routes: their backends accept traffic from every ingress controller.
 fn routes(items: &[Value], config: &Config, g: &mut Graph) {
     let controllers = super::ingress_controllers(config).len();
+    let mut routing = super::gateways::Routing::new(items, config, g);
     for item in items {
         if !item.is_object() || annotations::is_local_config(item) {
             continue;
@@ -446,7 +590,10 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
                     }
                 }
             }
-            ("gateway.networking.k8s.io", "HTTPRoute" | "GRPCRoute") => {
+            (
+                "gateway.networking.k8s.io",
+                "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute" | "UDPRoute",
+            ) => {
                 for rule in item["spec"]["rules"].as_array().into_iter().flatten() {
                     for r in rule["backendRefs"].as_array().into_iter().flatten() {
                         let is_service = r["kind"].as_str().is_none_or(|k| k == "Service")
@@ -464,8 +611,9 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
             }
             _ => continue,
         }
+        let via = routing.via(item, g);
         for (bns, name, port) in backends {
-            let Some(s) = g.model.service(&bns, &name) else {
+            let Some(s) = g.service(&bns, &name) else {
                 g.results.push(
                     FnResult::warning(format!(
                         "{} routes to Service {name}, which is not in the input; no NetworkPolicy admits the ingress controller for it",
@@ -496,8 +644,13 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
                 );
                 continue;
             }
-            for c in 0..controllers {
-                add_service_flow(items, g, Callers::Controller(c), &svc, &chosen);
+            match via {
+                super::gateways::Via::Configured => {
+                    for c in 0..controllers {
+                        add_service_flow(items, g, Callers::Controller(c), &svc, &chosen);
+                    }
+                }
+                _ => super::gateways::admit(g, &svc, &chosen, &via),
             }
         }
     }

@@ -7,10 +7,12 @@
 //!
 //! # Ingress controllers
 //!
-//! Only workloads behind an Ingress, HTTPRoute or GRPCRoute accept traffic from the ingress
-//! controllers, on the backing pod port. By default the controller is every pod of the namespace
-//! `ingress-nginx` (selected by its `kubernetes.io/metadata.name` label). For k3s, whose Traefik
-//! runs in `kube-system`, point it there, narrowed to Traefik's pods:
+//! Only workloads behind an Ingress or a Gateway API route accept traffic from the ingress
+//! controllers, on the backing pod port. The controller is chosen by the route's class
+//! ([`gateways`] has the presets); without a class, and for `nginx`, it is every pod of the
+//! namespace `ingress-nginx` (selected by its `kubernetes.io/metadata.name` label). Configured
+//! controllers replace the presets for every route; for k3s, whose Traefik runs in
+//! `kube-system`:
 //!
 //! ```yaml
 //! apiVersion: apply-defaults.dev/v1alpha1
@@ -27,11 +29,16 @@
 //!
 //! Several entries allow several controllers (e.g. ingress-nginx and an Envoy Gateway).
 
+pub mod gateways;
 pub mod infer;
+pub mod monitors;
+pub mod names;
 pub mod platform;
 pub mod policy;
+pub mod precision;
 pub mod refs;
 pub mod render;
+pub mod unseen;
 
 use serde_json::Value;
 
@@ -45,6 +52,8 @@ pub struct GraphOutcome {
     /// NetworkPolicies to add (marked generated, with their own paths).
     pub resources: Vec<Value>,
     pub results: Vec<FnResult>,
+    /// Services with no visible caller, `namespace/name` (for `--report`).
+    pub uncalled: Vec<String>,
 }
 
 /// The configured ingress controllers, or the default: every pod of namespace `ingress-nginx`.
@@ -71,11 +80,24 @@ pub fn generate(items: &[Value], config: &Config) -> GraphOutcome {
 pub fn generate_with(items: &[Value], config: &Config, model: &Model) -> GraphOutcome {
     let graph = infer::build(items, config, model);
     let policies = policy::emit(items, config, &graph);
+    let uncalled = graph
+        .uncalled
+        .iter()
+        .map(|&s| {
+            let svc = &graph.model.services[s];
+            if svc.namespace.is_empty() {
+                svc.name.clone()
+            } else {
+                format!("{}/{}", svc.namespace, svc.name)
+            }
+        })
+        .collect();
     let mut results = graph.results;
     results.extend(policies.results);
     GraphOutcome {
         resources: policies.resources,
         results,
+        uncalled,
     }
 }
 

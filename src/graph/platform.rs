@@ -46,7 +46,12 @@ pub fn api_server_peers(config: &Config) -> Vec<NetworkPolicyPeer> {
 }
 
 /// The pod ports of backend `b` that Service ports `chosen` lead to.
-fn backend_ports(g: &Graph, svc: &Service, chosen: &[usize], b: usize) -> BTreeSet<PortProto> {
+pub(crate) fn backend_ports(
+    g: &Graph,
+    svc: &Service,
+    chosen: &[usize],
+    b: usize,
+) -> BTreeSet<PortProto> {
     chosen
         .iter()
         .filter_map(|&pi| {
@@ -119,7 +124,7 @@ pub fn api_server_callers(items: &[Value], config: &Config, g: &mut Graph) {
             continue;
         }
         for (ns, name, port) in api_server_targets(item) {
-            let Some(s) = g.model.service(&ns, &name) else {
+            let Some(s) = g.service(&ns, &name) else {
                 continue;
             };
             let svc = g.model.services[s].clone();
@@ -169,7 +174,11 @@ pub fn api_server_clients(items: &[Value], config: &Config, g: &mut Graph) {
                 .flatten()
                 .any(|s| s.get("serviceAccountToken").is_some())
         });
-        let asks = spec["automountServiceAccountToken"] == true
+        let certgen = workload::containers(spec).into_iter().any(|(_, _, c)| {
+            super::precision::is_cert_generator(c["image"].as_str().unwrap_or_default())
+        });
+        let asks = certgen
+            || spec["automountServiceAccountToken"] == true
             || (spec["automountServiceAccountToken"].is_null() && account.automount == Some(true))
             || projected;
         if !account.bindings.is_empty() || asks {

@@ -386,6 +386,17 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
         );
     }
 
+    unseen_policies(items, config, g, &mut out);
+    let denied: BTreeSet<String> = out
+        .keys()
+        .filter(|(_, name)| name == "default-deny")
+        .map(|(ns, _)| ns.clone())
+        .collect();
+    let covered: Vec<usize> = g.unseen.iter().map(|u| u.item).collect();
+    results.extend(super::unseen::operator_warnings(
+        items, config, &denied, &covered,
+    ));
+
     let mut used: HashSet<String> = HashSet::new();
     let resources = out
         .into_iter()
@@ -396,6 +407,55 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
         })
         .collect();
     Policies { resources, results }
+}
+
+/// Policies for pods the input does not show but makes a controller create
+/// ([`super::unseen`]), in the namespaces that get a default-deny (elsewhere nothing isolates
+/// them).
+fn unseen_policies(
+    items: &[Value],
+    config: &Config,
+    g: &Graph,
+    out: &mut BTreeMap<(String, String), (Value, String)>,
+) {
+    let keep = config.network.user_policies.unwrap_or(UserPolicies::Keep) == UserPolicies::Keep;
+    for u in &g.unseen {
+        if !out.contains_key(&(u.namespace.clone(), "default-deny".to_string()))
+            || (keep && super::unseen::user_selects(items, u))
+        {
+            continue;
+        }
+        let name = format!("{}-netpol", u.name);
+        let key = (u.namespace.clone(), name.clone());
+        if out.contains_key(&key) {
+            continue;
+        }
+        let ingress = group(u.ingress.clone())
+            .into_iter()
+            .map(|(from, ports)| NetworkPolicyIngressRule {
+                from: Some(from),
+                ports: ports_of(&ports),
+            })
+            .collect();
+        let mut egress = vec![dns_rule(config)];
+        egress.extend(group(u.egress.clone()).into_iter().map(|(to, ports)| {
+            NetworkPolicyEgressRule {
+                to: Some(to),
+                ports: ports_of(&ports),
+            }
+        }));
+        if u.any_egress {
+            egress = vec![NetworkPolicyEgressRule::default()];
+        }
+        let spec = NetworkPolicySpec {
+            pod_selector: Some(selector(&u.labels)),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(ingress),
+            egress: Some(egress),
+        };
+        let path = generated::generated_path(Some(&items[u.item]), "NetworkPolicy", &name);
+        out.insert(key, (to_value(policy(&name, &u.namespace, spec)), path));
+    }
 }
 
 /// Two namespaces' `default-deny` (or two workloads of one name) would share a file: the

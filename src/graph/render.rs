@@ -1,6 +1,7 @@
 //! The graph for people: Mermaid flowcharts (GitHub renders them) and Graphviz DOT. Nodes are
 //! workloads, ingress controllers, monitoring scrapers and external services; edges carry the
-//! pod ports they allow. Cluster DNS, allowed for every workload, is left out as noise.
+//! pod ports they allow. Services with no visible caller are drawn as red nodes pointing (dashed)
+//! at their pods, so they are seen at a glance. Cluster DNS, allowed for every workload, is left out as noise.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -117,6 +118,24 @@ fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, Strin
         edges.insert((n.id.clone(), wnode(w).id), ports_label(ports));
         nodes.insert(n);
     }
+    // Services nothing in the input is seen to call: drawn apart, so they stand out.
+    for &sv in &g.uncalled {
+        let svc = &ix.services[sv];
+        let who = if svc.namespace.is_empty() {
+            svc.name.clone()
+        } else {
+            format!("{}/{}", svc.namespace, svc.name)
+        };
+        let n = Node {
+            id: ident(&format!("uncalled_{}_{}", svc.namespace, svc.name)),
+            label: format!("Service {who}: no visible caller"),
+            unmanaged: false,
+        };
+        for &b in &svc.backends {
+            edges.insert((n.id.clone(), wnode(b).id), "no caller".into());
+        }
+        nodes.insert(n);
+    }
     for ((w, ext), ports) in &g.external {
         let n = Node {
             id: ident(&format!("ext_{ext}")),
@@ -139,12 +158,28 @@ pub fn mermaid(g: &Graph, config: &Config) -> String {
             s.push_str(&format!("  {}((\"{label}\"))\n", n.id));
         } else if n.id.starts_with("ingress_") || n.id.starts_with("monitoring_") {
             s.push_str(&format!("  {}[/\"{label}\"/]\n", n.id));
+        } else if n.id.starts_with("uncalled_") {
+            s.push_str(&format!("  {}{{{{\"{label}\"}}}}\n", n.id));
         } else {
             s.push_str(&format!("  {}[\"{label}\"]\n", n.id));
         }
     }
     for ((f, t), label) in &edges {
-        s.push_str(&format!("  {f} -->|\"{label}\"| {t}\n"));
+        let arrow = if f.starts_with("uncalled_") {
+            "-.->"
+        } else {
+            "-->"
+        };
+        s.push_str(&format!("  {f} {arrow}|\"{label}\"| {t}\n"));
+    }
+    let uncalled: Vec<&str> = nodes
+        .iter()
+        .filter(|n| n.id.starts_with("uncalled_"))
+        .map(|n| n.id.as_str())
+        .collect();
+    if !uncalled.is_empty() {
+        s.push_str("  classDef uncalled stroke:#c00,color:#c00\n");
+        s.push_str(&format!("  class {} uncalled\n", uncalled.join(",")));
     }
     let unmanaged: Vec<&str> = nodes
         .iter()
@@ -172,6 +207,8 @@ pub fn dot(g: &Graph, config: &Config) -> String {
             attrs.push("shape=ellipse".into());
         } else if n.id.starts_with("ingress_") || n.id.starts_with("monitoring_") {
             attrs.push("shape=parallelogram".into());
+        } else if n.id.starts_with("uncalled_") {
+            attrs.push("shape=octagon, color=red, fontcolor=red".into());
         }
         if n.unmanaged {
             attrs.push("style=dashed".into());
@@ -179,7 +216,15 @@ pub fn dot(g: &Graph, config: &Config) -> String {
         s.push_str(&format!("  {} [{}];\n", n.id, attrs.join(", ")));
     }
     for ((f, t), label) in &edges {
-        s.push_str(&format!("  {f} -> {t} [label={}];\n", dot_quote(label)));
+        let style = if f.starts_with("uncalled_") {
+            ", style=dashed, color=red"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "  {f} -> {t} [label={}{style}];\n",
+            dot_quote(label)
+        ));
     }
     s.push_str("}\n");
     s

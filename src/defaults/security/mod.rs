@@ -54,7 +54,7 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
     let Some(spec) = workload::pod_spec_mut(item, kind) else {
         return;
     };
-    let keeps_token = token_keeper(ctx);
+    let keeps_token = token_keeper(ctx, spec);
     let image_user = image_user(ctx, spec);
     let h = Hardening {
         keeps_token,
@@ -71,7 +71,7 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
 /// Why the pod keeps its ServiceAccount token, if it does: the class says it talks to the API,
 /// a binding in the input grants its account a role, or the account asks for the token itself.
 /// A token taken from an API client stops it (cert-manager's controllers, operators).
-fn token_keeper(ctx: &WorkloadCtx) -> Option<String> {
+fn token_keeper(ctx: &WorkloadCtx, spec: &Value) -> Option<String> {
     if ctx
         .class
         .spec
@@ -82,6 +82,17 @@ fn token_keeper(ctx: &WorkloadCtx) -> Option<String> {
         return Some(format!(
             "class {} sets security.needsKubernetesApi",
             ctx.class.name
+        ));
+    }
+    // kube-webhook-certgen writes its Secret and patches webhook configurations.
+    if let Some(image) = workload::containers(spec)
+        .into_iter()
+        .filter_map(|(_, _, c)| c["image"].as_str())
+        .find(|i| crate::graph::precision::is_cert_generator(i))
+    {
+        return Some(format!(
+            "image {} generates webhook certificates through the API server",
+            workload::image_repository(image)
         ));
     }
     let crate::model::PodAccount { name, account } = ctx.workload.account.as_ref()?;
