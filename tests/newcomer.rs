@@ -514,3 +514,94 @@ fn a_name_kustomize_prefixed_gets_did_you_mean() {
         out.stderr
     );
 }
+
+// The JSON Schema refuses what the function refuses
+
+/// Validates `{name: document}` (stdin) against the schema file with Python's `jsonschema`
+/// (JSON Schema 2020-12, as editors do): prints `{name: valid}`.
+const SCHEMA_VERDICTS_PY: &str = r#"
+import json, sys
+from jsonschema import Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator.check_schema(schema)
+validator = Draft202012Validator(schema)
+docs = json.load(sys.stdin)
+print(json.dumps({name: validator.is_valid(doc) for name, doc in docs.items()}))
+"#;
+
+#[test]
+fn the_schema_refuses_what_the_function_refuses() {
+    let Some(python) = util::require_tool("python3", "validates configs against the schema") else {
+        return;
+    };
+    if util::run_cmd(Command::new(&python).args(["-c", "import jsonschema"]), "").code != 0 {
+        assert!(!util::in_ci(), "python3 has no jsonschema module");
+        eprintln!("SKIPPED: python3 has no jsonschema module");
+        return;
+    }
+    let env = |settings: &str| format!("{{environments: {{prod: {settings}}}}}");
+    // (name, spec): each spec is run through the function and the schema; they must agree.
+    let cases: Vec<(&str, String)> = vec![
+        ("shipped class, target from the profile", format!("{{classes: {{backend: {}}}}}", env("{autoscaling: {minReplicas: 2, maxReplicas: 4}}"))),
+        ("new class, no target", format!("{{classes: {{batch: {}}}}}", env("{autoscaling: {minReplicas: 2, maxReplicas: 4}}"))),
+        ("new class, null target", format!("{{classes: {{batch: {}}}}}", env("{autoscaling: {minReplicas: 2, maxReplicas: 4, targetCPUUtilizationPercentage: null}}"))),
+        ("new class, a target", format!("{{classes: {{batch: {}}}}}", env("{autoscaling: {minReplicas: 2, maxReplicas: 4, targetMemoryUtilizationPercentage: 80}}"))),
+        ("shipped class, env without a shipped HPA", "{classes: {backend: {environments: {dev: {autoscaling: {minReplicas: 1, maxReplicas: 2}}}}}}".into()),
+        ("minReplicas 0", format!("{{classes: {{batch: {}}}}}", env("{autoscaling: {minReplicas: 0, maxReplicas: 2, targetCPUUtilizationPercentage: 50}}"))),
+        ("target 0", format!("{{classes: {{batch: {}}}}}", env("{autoscaling: {minReplicas: 1, maxReplicas: 2, targetCPUUtilizationPercentage: 0}}"))),
+        ("a class removed", "{classes: {minio: null}}".into()),
+        ("quantity 250m", format!("{{classes: {{backend: {}}}}}", env("{resources: {requests: {cpu: 250m}}}"))),
+        ("quantity 5e-1", format!("{{classes: {{backend: {}}}}}", env("{resources: {requests: {cpu: '5e-1'}}}"))),
+        ("quantity .5", format!("{{classes: {{backend: {}}}}}", env("{resources: {requests: {cpu: '.5'}}}"))),
+        ("quantity 1.5.0Gi", format!("{{classes: {{backend: {}}}}}", env("{resources: {limits: {memory: 1.5.0Gi}}}"))),
+        ("quantity 1GB", format!("{{classes: {{backend: {}}}}}", env("{resources: {limits: {memory: 1GB}}}"))),
+        ("quantity -1", format!("{{classes: {{backend: {}}}}}", env("{resources: {limits: {memory: '-1'}}}"))),
+        ("quantity as a number", format!("{{classes: {{backend: {}}}}}", env("{resources: {limits: {cpu: 1}}}"))),
+        ("eviction policy enum", format!("{{classes: {{backend: {}}}}}", env("{disruptionBudget: {unhealthyPodEvictionPolicy: Sometimes}}"))),
+        ("eviction policy valid", format!("{{classes: {{backend: {}}}}}", env("{disruptionBudget: {unhealthyPodEvictionPolicy: IfHealthyBudget}}"))),
+        ("maxUnavailable 0", format!("{{classes: {{backend: {}}}}}", env("{disruptionBudget: {maxUnavailable: 0}}"))),
+        ("maxUnavailable 0%", format!("{{classes: {{backend: {}}}}}", env("{disruptionBudget: {maxUnavailable: '0%'}}"))),
+        ("maxUnavailable 25%", format!("{{classes: {{backend: {}}}}}", env("{disruptionBudget: {maxUnavailable: '25%'}}"))),
+        ("maxUnavailable 150%", format!("{{classes: {{backend: {}}}}}", env("{disruptionBudget: {maxUnavailable: '150%'}}"))),
+        ("minAvailable 100%", format!("{{classes: {{backend: {}}}}}", env("{disruptionBudget: {minAvailable: '100%'}}"))),
+        ("minAvailable instead", format!("{{classes: {{backend: {}}}}}", env("{disruptionBudget: {minAvailable: 2}}"))),
+        ("both budget fields", format!("{{classes: {{batch: {}}}}}", env("{disruptionBudget: {minAvailable: 2, maxUnavailable: 1}}"))),
+        ("new class, no budget field", format!("{{classes: {{batch: {}}}}}", env("{disruptionBudget: {unhealthyPodEvictionPolicy: AlwaysAllow}}"))),
+        ("mode enum", "{mode: dry-run}".into()),
+        ("without the profile, no target", "{useShippedProfile: false, environments: {dev: {}}, classes: {default: {environments: {dev: {autoscaling: {minReplicas: 1, maxReplicas: 2}}}}}}".into()),
+        ("without the profile, a target", "{useShippedProfile: false, environments: {dev: {}}, classes: {default: {environments: {dev: {autoscaling: {minReplicas: 1, maxReplicas: 2, targetCPUUtilizationPercentage: 60}}}}}}".into()),
+    ];
+    let tmp = util::tempdir();
+    let mut docs = serde_json::Map::new();
+    let mut function = std::collections::BTreeMap::new();
+    for (name, spec) in &cases {
+        let text = format!(
+            "apiVersion: apply-defaults.dev/v1alpha1\nkind: ApplyDefaults\nmetadata: {{name: d}}\nspec: {spec}\n"
+        );
+        let path = tmp.path().join("config.yaml");
+        std::fs::write(&path, &text).unwrap();
+        let out = stream(&["--config", path.to_str().unwrap()], SHOP);
+        assert!(out.code == 0 || out.code == 1, "{name}: {out:?}");
+        function.insert(name.to_string(), out.code == 0);
+        docs.insert(name.to_string(), util::yaml(&text));
+    }
+    let schema = util::root().join("docs/apply-defaults.schema.json");
+    let run = util::run_cmd(
+        Command::new(&python)
+            .arg("-c")
+            .arg(SCHEMA_VERDICTS_PY)
+            .arg(&schema),
+        &Value::Object(docs).to_string(),
+    )
+    .expect_code(0);
+    let by_schema: std::collections::BTreeMap<String, bool> =
+        serde_json::from_str(&run.stdout).unwrap();
+    let disagree: Vec<String> = function
+        .iter()
+        .filter(|(name, ok)| by_schema[*name] != **ok)
+        .map(|(name, ok)| format!("{name}: function {ok}, schema {}", by_schema[name]))
+        .collect();
+    assert!(disagree.is_empty(), "{disagree:#?}");
+    // The cases cover both verdicts.
+    assert!(function.values().any(|ok| *ok) && function.values().any(|ok| !*ok));
+}

@@ -5,6 +5,7 @@
 pub mod configmap;
 pub mod network;
 pub mod profile;
+pub mod schema;
 pub mod selector;
 pub mod types;
 mod validate;
