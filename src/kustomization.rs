@@ -11,12 +11,15 @@ use crate::krm::{FnResult, annotations};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// The directory (`""` or ending in `/`) of a Kustomization item read from its own file.
+/// kustomize does not need `apiVersion` and `kind` in a kustomization file, and many have
+/// neither: an item from such a file with neither counts too.
 fn kustomization_dir(item: &Value) -> Option<String> {
-    if item["kind"] != "Kustomization"
-        || !item["apiVersion"]
+    let typed = item["kind"] == "Kustomization"
+        && item["apiVersion"]
             .as_str()
-            .is_some_and(|v| v.starts_with("kustomize.config.k8s.io/"))
-    {
+            .is_some_and(|v| v.starts_with("kustomize.config.k8s.io/"));
+    let bare = item.is_object() && item.get("kind").is_none() && item.get("apiVersion").is_none();
+    if !typed && !bare {
         return None;
     }
     let file = annotations::source_file(item)?;
@@ -25,6 +28,12 @@ fn kustomization_dir(item: &Value) -> Option<String> {
         None => (String::new(), file.path.clone()),
     };
     FILE_NAMES.contains(&name.as_str()).then_some(dir)
+}
+
+/// True for a kustomization file's item: not a Kubernetes object, so the function neither
+/// changes it (but for [`list_generated`]) nor calls its missing `apiVersion` an error.
+pub fn is_kustomization_file(item: &Value) -> bool {
+    kustomization_dir(item).is_some()
 }
 
 /// True when the items hold a Kustomization read from a directory's kustomization file.
@@ -167,6 +176,23 @@ mod tests {
             items[0]["resources"],
             json!(["app", "other/networkpolicy_x.yaml"])
         );
+    }
+
+    #[test]
+    fn a_kustomization_file_without_apiversion_and_kind_counts() {
+        let bare = at(
+            "kustomization.yaml",
+            json!({"resources": ["deployment.yaml"]}),
+        );
+        assert!(is_kustomization_file(&bare));
+        let mut items = vec![bare, generated("poddisruptionbudget_web.yaml")];
+        list_generated(&mut items);
+        assert_eq!(
+            items[0]["resources"],
+            json!(["deployment.yaml", "poddisruptionbudget_web.yaml"])
+        );
+        // A kind-less item from any other file is not one.
+        assert!(!is_kustomization_file(&at("deployment.yaml", json!({}))));
     }
 
     #[test]
