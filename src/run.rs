@@ -57,6 +57,8 @@ impl Output {
 /// KRM function mode: a ResourceList in, a ResourceList out. The input buffer is taken by
 /// value so it is freed as soon as it is parsed.
 pub fn function(input: Vec<u8>, force_check: bool, args: &OutputArgs) -> Output {
+    // Number spellings are remembered per run (a caller may run several on one thread).
+    yaml::spelling::clear();
     let parsed = ResourceList::from_bytes(&input);
     drop(input);
     let mut rl = match parsed {
@@ -157,6 +159,7 @@ pub fn stream(
     check: bool,
     args: &OutputArgs,
 ) -> Output {
+    yaml::spelling::clear();
     let (mut items, _) = match read_manifests(input) {
         Ok(read) => read,
         Err(o) => return o,

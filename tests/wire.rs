@@ -431,3 +431,36 @@ fn own_group_annotation_typos_and_missing_containers_warn() {
         assert!(r.stdout.contains(want), "{want}\n{}", r.stdout);
     }
 }
+
+/// Numbers keep the text the user wrote where a Go reader reads the same value (issue 17): a
+/// float in exponent form, trailing zeros, a leading dot, an integer wider than 64 bits; in
+/// function mode and in stream mode. Go's sigs.k8s.io/yaml reads the output exactly as it reads
+/// the input.
+#[test]
+fn numbers_keep_their_spelling_and_go_reads_the_same_value() {
+    let thing = "apiVersion: example.com/v1\nkind: Thing\nmetadata:\n  name: t\nspec:\n  exp: 1e3\n  wide: 12345678901234567890123\n  zeros: 1.50\n  dot: .5\n  list:\n  - 2.5E-3\n  plain: 0.25\n  int: 7\n";
+    let kept = [
+        "exp: 1e3\n",
+        "wide: 12345678901234567890123\n",
+        "zeros: 1.50\n",
+        "dot: .5\n",
+        "- 2.5E-3\n",
+        "plain: 0.25\n",
+        "int: 7\n",
+    ];
+    let streamed = run(&["stream"], thing).expect_code(0);
+    let items = vec![util::yaml(thing)];
+    let listed = run(&[], &util::resource_list(&items, None)).expect_code(0);
+    for out in [&streamed.stdout, &listed.stdout] {
+        for k in kept {
+            assert!(out.contains(k), "{k:?} not kept:\n{out}");
+        }
+    }
+    let Some(reader) = go_reader() else { return };
+    let go = |text: &str| -> Value {
+        let r = util::run_cmd(&mut std::process::Command::new(&reader), text).expect_code(0);
+        serde_json::from_str(&r.stdout).expect("Go printed JSON")
+    };
+    let doc = streamed.stdout.trim_start_matches("---\n");
+    assert_eq!(go(doc), go(thing), "Go reads the output otherwise:\n{doc}");
+}
