@@ -202,7 +202,7 @@ pub fn stream(
 /// (Helm's post-renderer and `kubectl apply` pass them on to the cluster), so the output gains
 /// none the input did not carry, and results name no file that is not the input's.
 struct StreamAnnotations {
-    keys: std::collections::HashMap<crate::inventory::Key, Vec<String>>,
+    keys: std::collections::HashMap<crate::object::Key, Vec<String>>,
     files: std::collections::HashSet<String>,
 }
 
@@ -212,12 +212,7 @@ impl StreamAnnotations {
         StreamAnnotations {
             keys: items
                 .iter()
-                .map(|i| {
-                    (
-                        crate::inventory::key_of(i),
-                        annotations::orchestrator_keys(i),
-                    )
-                })
+                .map(|i| (crate::object::key_of(i), annotations::orchestrator_keys(i)))
                 .collect(),
             files: items
                 .iter()
@@ -231,7 +226,7 @@ impl StreamAnnotations {
         for item in items {
             let keep = self
                 .keys
-                .get(&crate::inventory::key_of(item))
+                .get(&crate::object::key_of(item))
                 .map_or(&[][..], Vec::as_slice);
             crate::krm::annotations::retain_orchestrator_keys(item, keep);
         }

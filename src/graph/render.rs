@@ -41,7 +41,7 @@ fn namespace_label(ns: &str) -> String {
 /// policies), and only when NetworkPolicies are generated at all.
 fn unreachable(g: &Graph, config: &Config) -> BTreeSet<usize> {
     use crate::config::{DefaultKind, UserPolicies};
-    let ix = &g.index;
+    let ix = g.model;
     if !config.applies(DefaultKind::NetworkPolicy) {
         return BTreeSet::new();
     }
