@@ -411,8 +411,11 @@ spec:
         m.contains("w_front_shopper -->|\"8080\"| w_shop_web"),
         "{m}"
     );
-    assert!(m.contains("[\"shopper (nothing may reach it)\"]"), "{m}");
-    assert!(m.contains("    w_shop_web[\"web\"]\n"), "{m}");
+    assert!(
+        m.contains("[\"front/shopper (nothing may reach it)\"]"),
+        "{m}"
+    );
+    assert!(m.contains("    w_shop_web[\"shop/web\"]\n"), "{m}");
     assert!(m.contains("  class w_front_shopper unreachable\n"), "{m}");
 
     let dot = util::run(&["graph", "--format", "dot", "--config", &config], &input).expect_code(0);
@@ -422,7 +425,7 @@ spec:
         "{d}"
     );
     assert!(
-        d.contains("w_front_shopper [label=\"shopper (nothing may reach it)\", color=red];"),
+        d.contains("w_front_shopper [label=\"front/shopper (nothing may reach it)\", color=red];"),
         "{d}"
     );
 }

@@ -136,8 +136,17 @@ fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, Strin
             } else {
                 format!("w_{}", wl.name)
             }),
-            // The namespace box names the namespace, so the label is the name alone.
-            label: format!("{}{}", wl.name, if unreachable { UNREACHABLE } else { "" }),
+            // Across namespaces the label keeps `namespace/name`: the box shows where a node
+            // is, the label stays unique when read alone (a legend, a test, a search).
+            label: format!(
+                "{}{}",
+                if multi_ns {
+                    wl.display()
+                } else {
+                    wl.name.clone()
+                },
+                if unreachable { UNREACHABLE } else { "" }
+            ),
             unmanaged: !wl.managed,
             namespace: Some(wl.namespace.clone()),
             unreachable,
