@@ -92,6 +92,28 @@ pub fn warnings(items: &[Value], config: &Config, model: &Model) -> Vec<FnResult
                     ))
                     .at(format!("spec.networkPolicy.edges[{i}].{side}")),
                 );
+                continue;
+            }
+            // A Service by that name, but none of that name selects a workload (and no
+            // workload has the name): the edge has no pods to allow traffic to.
+            let backed = |n: &str| {
+                model
+                    .services
+                    .iter()
+                    .any(|svc| svc.name == n && !svc.backends.is_empty())
+            };
+            if side == "to"
+                && end.strip_prefix("class:").is_none()
+                && !workload_names.contains(end)
+                && !backed(end)
+            {
+                out.push(
+                    FnResult::warning(format!(
+                        "edge to `{end}` names a Service that selects no workload in the input; \
+                         the edge allows nothing (check the Service's selector)"
+                    ))
+                    .at(format!("spec.networkPolicy.edges[{i}].to")),
+                );
             }
         }
     }

@@ -513,6 +513,22 @@ fn an_edge_naming_no_workload_is_warned_once() {
 }
 
 #[test]
+fn an_edge_to_a_service_with_no_pods_is_warned_once() {
+    let orphan = "---\napiVersion: v1\nkind: Service\nmetadata: {name: orphan, namespace: shop}\nspec:\n  selector: {app: gone}\n  ports: [{port: 80}]\n";
+    let mut items = util::yaml_docs(SHOP);
+    items.extend(util::yaml_docs(orphan));
+    let fc = with_edges("[{from: web, to: orphan}]");
+    let out = util::run(&[], &util::resource_list(&items, Some(&fc))).expect_code(0);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("edge to `orphan`"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(lines[0].contains("selects no workload"), "{}", lines[0]);
+}
+
+#[test]
 fn a_name_kustomize_prefixed_gets_did_you_mean() {
     // namePrefix: prod- renamed web; the config still says web.
     let renamed = SHOP.replace("name: web\n  namespace", "name: prod-web\n  namespace");
