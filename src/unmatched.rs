@@ -36,10 +36,23 @@ pub fn warnings(items: &[Value], config: &Config, model: &Model) -> Vec<FnResult
         let m = &class.spec.matches;
         let written_by_user = shipped_match.get(name.as_str()).is_none_or(|s| *s != m);
         if written_by_user && *m != ClassMatch::default() && !populated.contains(name.as_str()) {
+            // A `names` entry kustomize's namePrefix/nameSuffix renamed away: say which
+            // workload it may have meant.
+            let mut names: Vec<&str> = workload_names.iter().copied().collect();
+            names.sort_unstable();
+            let meant: Vec<String> = m
+                .names
+                .iter()
+                .filter(|n| !names.iter().any(|w| glob_match(n, w)))
+                .flat_map(|n| suggest::closest(n, names.iter().copied()))
+                .map(str::to_string)
+                .collect();
+            let meant: Vec<&str> = meant.iter().map(String::as_str).collect();
             out.push(
                 FnResult::warning(format!(
-                    "class `{name}` matches no workload in the input; check its labels, names, \
-                     components and images"
+                    "class `{name}` matches no workload in the input{}; check its labels, names, \
+                     components and images",
+                    suggest::did_you_mean(&meant)
                 ))
                 .at(format!("spec.classes.{name}.match")),
             );

@@ -546,6 +546,18 @@ fn a_name_kustomize_prefixed_gets_did_you_mean() {
         "{line}"
     );
 
+    let class = util::yaml(
+        "apiVersion: apply-defaults.dev/v1alpha1\nkind: ApplyDefaults\nmetadata: {name: d}\n\
+         spec:\n  classes:\n    storefront:\n      match: {names: [web]}\n",
+    );
+    let out = util::run(&[], &util::resource_list(&items, Some(&class))).expect_code(0);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("class `storefront` matches no workload"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert!(line.contains("did you mean `prod-web`"), "{line}");
+
     let sel = util::configmap(&[("names", "web")]);
     let out = util::run(&[], &util::resource_list(&items, Some(&sel))).expect_code(0);
     assert!(
