@@ -464,3 +464,39 @@ fn numbers_keep_their_spelling_and_go_reads_the_same_value() {
     let doc = streamed.stdout.trim_start_matches("---\n");
     assert_eq!(go(doc), go(thing), "Go reads the output otherwise:\n{doc}");
 }
+
+/// The same through the parallel reader (a ResourceList over 1 MiB is parsed in pieces on
+/// several threads) and JSON input.
+#[test]
+fn numbers_keep_their_spelling_in_large_and_json_lists() {
+    let filler: Vec<Value> = (0..4000)
+        .map(|i| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("cm-{i}")}, "data": {"k": "x".repeat(200)}})
+        })
+        .collect();
+    let mut items = vec![util::yaml(
+        "apiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\nspec: {exp: 1e3, wide: 12345678901234567890123}\n",
+    )];
+    items.extend(filler);
+    let yaml = util::resource_list(&items, None);
+    assert!(yaml.len() > 1 << 20, "large enough for the parallel reader");
+    // util::resource_list wrote the tree, so write the spellings back into the text.
+    let yaml = yaml.replacen("exp: 1000.0", "exp: 1e3", 1).replacen(
+        "wide: 1.2345678901234568e+22",
+        "wide: 12345678901234567890123",
+        1,
+    );
+    assert!(yaml.contains("exp: 1e3") && yaml.contains("wide: 12345678901234567890123"));
+    let out = run(&[], &yaml).expect_code(0);
+    assert!(
+        out.stdout.contains("exp: 1e3\n"),
+        "parallel reader lost 1e3"
+    );
+    assert!(out.stdout.contains("wide: 12345678901234567890123\n"));
+
+    let json = r#"{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{"apiVersion":"example.com/v1","kind":"Thing","metadata":{"name":"t"},"spec":{"exp":1e3,"zeros":1.50}}]}"#;
+    let out = run(&[], json).expect_code(0);
+    assert!(out.stdout.contains("exp: 1e3\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("zeros: 1.50\n"), "{}", out.stdout);
+}
