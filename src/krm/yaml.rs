@@ -549,25 +549,30 @@ pub mod spelling {
     pub fn record(input: &str) {
         let mut found: Vec<(u64, &str)> = Vec::new();
         let bytes = input.as_bytes();
-        let boundary = |b: u8| {
-            b.is_ascii_whitespace()
-                || matches!(
-                    b,
-                    b',' | b'[' | b']' | b'{' | b'}' | b':' | b'#' | b'"' | b'\''
-                )
+        // Bytes that end a token, as a table: the scan touches every byte of the input.
+        const BOUNDARY: [bool; 256] = {
+            let mut t = [false; 256];
+            let ends = b" \t\r\n\x0c,[]{}:#\"'";
+            let mut k = 0;
+            while k < ends.len() {
+                t[ends[k] as usize] = true;
+                k += 1;
+            }
+            t
         };
+        let starts_number = |b: u8| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.');
         let mut i = 0;
         while i < bytes.len() {
-            if boundary(bytes[i]) {
+            if BOUNDARY[bytes[i] as usize] {
                 i += 1;
                 continue;
             }
             let start = i;
-            while i < bytes.len() && !boundary(bytes[i]) {
+            let candidate = starts_number(bytes[start]);
+            while i < bytes.len() && !BOUNDARY[bytes[i] as usize] {
                 i += 1;
             }
-            let first = bytes[start];
-            if !(first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.')) {
+            if !candidate {
                 continue;
             }
             let token = &input[start..i];
