@@ -91,7 +91,9 @@ pub enum Command {
     Schema,
     /// Print the service graph the NetworkPolicies are built from.
     ///
-    /// Reads a ResourceList or a plain manifest stream on stdin.
+    /// Reads a ResourceList or a plain manifest stream on stdin. Workloads are grouped in a box
+    /// per namespace; those without a generated policy are dashed, and those whose policy
+    /// admits no caller are marked "(nothing may reach it)". Takes neither --report nor --diff.
     Graph {
         /// Output format.
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]

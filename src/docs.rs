@@ -302,8 +302,39 @@ impl Walker<'_> {
             };
         }
         if let Some(any) = prop["anyOf"].as_array() {
-            if let Some(inner) = any.iter().find(|s| s["type"] != "null") {
-                return self.type_of(inner, field);
+            // `a or b` for a choice of types (a count or a percentage), null left out.
+            let infos: Vec<TypeInfo> = any
+                .iter()
+                .filter(|s| s["type"] != "null")
+                .map(|s| self.type_of(s, field))
+                .collect();
+            if !infos.is_empty() {
+                let text = infos
+                    .iter()
+                    .map(|i| i.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                let mut infos = infos.into_iter();
+                let first = infos.next().expect("not empty");
+                return TypeInfo {
+                    text,
+                    allowed: first.allowed,
+                    child: first.child,
+                };
+            }
+        }
+        if let Some(values) = prop["enum"].as_array() {
+            let allowed: Vec<String> = values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|v| format!("`{v}`"))
+                .collect();
+            if !allowed.is_empty() {
+                return TypeInfo {
+                    text: "string".into(),
+                    allowed,
+                    child: None,
+                };
             }
         }
         let ty = match &prop["type"] {

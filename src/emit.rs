@@ -87,7 +87,10 @@ pub struct ItemWriter {
 impl ItemWriter {
     pub fn spawn() -> ItemWriter {
         let (to_worker, from_pipeline) = sync_channel::<Batch>(IN_FLIGHT);
+        // The numbers as the input spelt them were read on this thread.
+        let spellings = yaml::spelling::snapshot();
         let worker = std::thread::spawn(move || {
+            yaml::spelling::install(spellings);
             let mut texts = ItemTexts::default();
             for batch in from_pipeline {
                 for (place, item) in batch {

@@ -22,6 +22,7 @@ pub(crate) mod generated;
 pub(crate) mod graph;
 pub(crate) mod images;
 pub mod krm;
+pub(crate) mod kustomization;
 pub(crate) mod labels;
 pub(crate) mod model;
 pub(crate) mod object;

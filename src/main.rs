@@ -16,12 +16,31 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let changes_nothing = match &cli.command {
+        Some(Command::Graph { .. }) => Some("graph"),
+        Some(Command::Schema) => Some("schema"),
+        Some(Command::Profile { .. }) => Some("profile"),
+        Some(Command::Install { .. }) => Some("install"),
+        None | Some(Command::Check | Command::Stream { .. }) => None,
+    };
+    if let Some(refused) = changes_nothing.and_then(|c| run::refuse_output_flags(c, &cli.output)) {
+        return emit(refused);
+    }
     let output = match &cli.command {
         None => function_stdin(|input| run::function(input, false, &cli.output)),
         Some(Command::Check) => function_stdin(|input| run::function(input, true, &cli.output)),
         Some(Command::Stream { config, check }) => match read_config(config.as_deref()) {
             Ok(text) => {
-                with_stdin(|input| run::stream(&input, text.as_deref(), *check, &cli.output))
+                let path = config.as_deref().map(|p| p.to_string_lossy().into_owned());
+                with_stdin(|input| {
+                    run::stream(
+                        &input,
+                        text.as_deref(),
+                        path.as_deref(),
+                        *check,
+                        &cli.output,
+                    )
+                })
             }
             Err(o) => o,
         },

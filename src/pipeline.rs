@@ -129,6 +129,11 @@ fn process_item(
     model: &Model,
     results: &mut Vec<FnResult>,
 ) -> Option<ItemOutcome> {
+    // A kustomization file kpt hands over (often without apiVersion and kind) is no object to
+    // default; crate::kustomization lists the generated files in it.
+    if crate::kustomization::is_kustomization_file(item) {
+        return None;
+    }
     if let Some(err) = shape_error(item, i) {
         results.push(err);
         return None;

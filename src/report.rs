@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 use similar::TextDiff;
 
-use crate::config::DefaultKind;
+use crate::config::{Config, DefaultKind};
 use crate::krm::ResourceRef;
 use crate::results::{ChangedResource, Summary};
 
@@ -43,11 +43,98 @@ struct Row<'a> {
     generated: Vec<&'a ResourceRef>,
 }
 
+/// What the run was configured by, for the report's first line: which environment applied,
+/// and from where (a user who forgot `environment=prod` sees `dev (the default)` there).
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub config: &'a Config,
+    /// Where the config came from: `functionConfig ConfigMap/function-input`, `--config prod.yaml`,
+    /// `none: the shipped profile`.
+    pub origin: String,
+    /// The config set the environment (else the default applied).
+    pub environment_set: bool,
+}
+
+impl Context<'_> {
+    fn header(&self) -> String {
+        let env = &self.config.environment;
+        let why = if self.environment_set {
+            "set by the config".to_string()
+        } else {
+            "the default: the config sets none; set `spec.environment`, or `environment` in the ConfigMap form".to_string()
+        };
+        format!(
+            "apply-defaults: environment `{env}` ({why}); config: {}\n",
+            self.origin
+        )
+    }
+}
+
+/// Why a workload's HPA or PDB column is empty: the run's own "no ..." info result about it
+/// (one replica, a user's budget already selects the pods), else the class having none in this
+/// environment. Kinds that never get them (Jobs, DaemonSets, Pods) say nothing: the README says
+/// which kinds get which defaults.
+fn empty_column_notes(
+    summary: &Summary,
+    ctx: &Context,
+    row: &Row,
+    column_empty: impl Fn(DefaultKind) -> bool,
+) -> Vec<String> {
+    let r = &row.changed.resource;
+    let mut notes = Vec::new();
+    let item = serde_json::json!({"apiVersion": r.api_version, "kind": r.kind});
+    let Some(kind) = crate::workload::kind_of(&item, &ctx.config.workload_kinds) else {
+        return notes;
+    };
+    if kind.runs_to_completion() || kind.replicas_path.is_none() {
+        return notes;
+    }
+    let class = row
+        .changed
+        .class
+        .as_deref()
+        .and_then(|c| ctx.config.class(c));
+    for (d, generated_kind) in [
+        (DefaultKind::Autoscaling, "HorizontalPodAutoscaler"),
+        (DefaultKind::DisruptionBudget, "PodDisruptionBudget"),
+    ] {
+        if !column_empty(d) || !ctx.config.applies(d) {
+            continue;
+        }
+        let said = summary.results.iter().find(|x| {
+            x.resource_ref.as_ref() == Some(r)
+                && x.message.starts_with(&format!("no {generated_kind}"))
+        });
+        if let Some(x) = said {
+            notes.push(x.message.clone());
+            continue;
+        }
+        let Some(class) = class else { continue };
+        let has = match d {
+            DefaultKind::Autoscaling => class.env.autoscaling.is_some(),
+            _ => class.env.disruption_budget.is_some(),
+        };
+        if !has {
+            let field = match d {
+                DefaultKind::Autoscaling => "autoscaling",
+                _ => "disruptionBudget",
+            };
+            notes.push(format!(
+                "no {generated_kind}: class `{}` has no `{field}` in environment `{}`",
+                class.name, ctx.config.environment
+            ));
+        }
+    }
+    notes
+}
+
 /// A table of what was added per workload: one column per default with the number of fields
 /// set (✓ when a resource was generated for it), the class, and the generated resources listed
-/// under the workload they were made for.
-pub fn table(summary: &Summary) -> String {
-    let mut out = changes_table(summary);
+/// under the workload they were made for; first the environment and config that applied, and
+/// under a workload why its HPA or PDB column is empty; last the Services with no visible caller.
+pub fn table(summary: &Summary, ctx: &Context) -> String {
+    let mut out = ctx.header();
+    out.push_str(&rows_table(summary, ctx));
     out.push_str(&uncalled(summary));
     out
 }
@@ -68,7 +155,7 @@ fn uncalled(summary: &Summary) -> String {
     out
 }
 
-fn changes_table(summary: &Summary) -> String {
+fn rows_table(summary: &Summary, ctx: &Context) -> String {
     if summary.changed.is_empty() {
         return "apply-defaults: nothing to change\n".to_string();
     }
@@ -149,8 +236,13 @@ fn changes_table(summary: &Summary) -> String {
             .collect();
         let _ = writeln!(out, "{}", text.join("  ").trim_end());
         if i > 0 {
-            for g in &rows[i - 1].generated {
+            let row = &rows[i - 1];
+            for g in &row.generated {
                 let _ = writeln!(out, "  + {}", g.display());
+            }
+            let empty = |d: DefaultKind| line[2 + column(d)] == "-";
+            for note in empty_column_notes(summary, ctx, row, empty) {
+                let _ = writeln!(out, "  - {note}");
             }
         }
     }
@@ -293,6 +385,14 @@ mod tests {
         }
     }
 
+    fn ctx(config: &Config) -> Context<'_> {
+        Context {
+            config,
+            origin: "functionConfig ConfigMap/function-input".into(),
+            environment_set: false,
+        }
+    }
+
     fn generated(kind: &str, name: &str) -> ChangedResource {
         ChangedResource {
             resource: ResourceRef::of(&json!({"apiVersion": "x/v1", "kind": kind,
@@ -325,18 +425,66 @@ mod tests {
             results: Vec::new(),
             uncalled_services: Vec::new(),
         };
-        let text = table(&summary);
+        let text = rows_table(&summary, &ctx(&Config::shipped()));
         let expected = "\
 WORKLOAD                    CLASS    RESOURCES  PROBES  SECURITY  REPLICAS  HPA  PDB  SPREAD  NETPOL
 Deployment/shop/api         backend  2          -       -         1         ✓    -    -       -
   + HorizontalPodAutoscaler/shop/api
+  - no PodDisruptionBudget: class `backend` has no `disruptionBudget` in environment `dev`
 Deployment/shop/api-worker  default  -          -       1         -         -    -    -       ✓
   + NetworkPolicy/shop/api-worker-ingress
+  - no HorizontalPodAutoscaler: class `default` has no `autoscaling` in environment `dev`
+  - no PodDisruptionBudget: class `default` has no `disruptionBudget` in environment `dev`
 generated:
   + NetworkPolicy/shop/default-deny
 2 workloads changed, 3 resources generated (numbers: fields set; ✓: resource generated)
 ";
         assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn says_which_environment_and_config_and_why_a_column_is_empty() {
+        let prod = Config::load(Some(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "function-input"}, "data": {"environment": "prod"}})))
+        .unwrap();
+        let api = workload("api", "backend", &[(DefaultKind::Resources, "a")]);
+        let summary = Summary {
+            results: vec![
+                crate::krm::FnResult::info(
+                    "no PodDisruptionBudget: the workload runs 1 replica, and a budget cannot keep a single pod available through a drain; run 2 or more replicas for availability",
+                )
+                .about(&json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": {"name": "api", "namespace": "shop"}})),
+            ],
+            changed: vec![api, generated("HorizontalPodAutoscaler", "api")],
+            ..Default::default()
+        };
+        let context = Context {
+            environment_set: true,
+            ..ctx(&prod)
+        };
+        let text = table(&summary, &context);
+        assert!(
+            text.starts_with(
+                "apply-defaults: environment `prod` (set by the config); config: functionConfig ConfigMap/function-input\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  - no PodDisruptionBudget: the workload runs 1 replica"),
+            "{text}"
+        );
+        // The HPA was generated: its column is not empty, so nothing is said about it.
+        assert!(!text.contains("no HorizontalPodAutoscaler"), "{text}");
+
+        let dev = Config::shipped();
+        let text = table(&Summary::default(), &ctx(&dev));
+        assert_eq!(
+            text,
+            "apply-defaults: environment `dev` (the default: the config sets none; set \
+             `spec.environment`, or `environment` in the ConfigMap form); config: functionConfig \
+             ConfigMap/function-input\napply-defaults: nothing to change\n"
+        );
     }
 
     #[test]
@@ -348,7 +496,7 @@ generated:
             )],
             uncalled_services: Vec::new(),
         };
-        let text = table(&summary);
+        let text = rows_table(&summary, &ctx(&Config::shipped()));
         assert!(text.ends_with("check mode, nothing was changed: 1 workload with missing defaults, 0 resources missing (numbers: fields missing; ✓: resource missing)\n"), "{text}");
     }
 
@@ -358,7 +506,7 @@ generated:
             uncalled_services: vec!["billing/audit".into(), "ops/metrics".into()],
             ..Default::default()
         };
-        let text = table(&summary);
+        let text = table(&summary, &ctx(&Config::shipped()));
         assert!(
             text.starts_with(
                 "apply-defaults: nothing to change\n2 Services with no visible caller"
@@ -379,7 +527,7 @@ generated:
             uncalled_services: Vec::new(),
         };
         assert_eq!(
-            table(&summary),
+            rows_table(&summary, &ctx(&Config::shipped())),
             "generated:\n  + HorizontalPodAutoscaler/shop/api\n0 workloads changed, 1 resource generated \
              (numbers: fields set; ✓: resource generated)\n"
         );
@@ -388,7 +536,7 @@ generated:
     #[test]
     fn nothing_changed_says_so() {
         assert_eq!(
-            table(&Summary::default()),
+            rows_table(&Summary::default(), &ctx(&Config::shipped())),
             "apply-defaults: nothing to change\n"
         );
     }

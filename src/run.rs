@@ -57,11 +57,13 @@ impl Output {
 /// KRM function mode: a ResourceList in, a ResourceList out. The input buffer is taken by
 /// value so it is freed as soon as it is parsed.
 pub fn function(input: Vec<u8>, force_check: bool, args: &OutputArgs) -> Output {
+    // Number spellings are remembered per run (a caller may run several on one thread).
+    yaml::spelling::clear();
     let parsed = ResourceList::from_bytes(&input);
     drop(input);
     let mut rl = match parsed {
         Ok(rl) => rl,
-        Err(e) => return Output::failure(e),
+        Err(e) => return Output::failure(e.message(force_check)),
     };
     let config = match Config::load(rl.function_config.as_ref()) {
         Ok(mut config) => {
@@ -75,21 +77,36 @@ pub fn function(input: Vec<u8>, force_check: bool, args: &OutputArgs) -> Output 
                 results: config_errors(problems, rl.function_config.as_ref()),
                 ..Default::default()
             };
-            let stderr = human(&summary, args, None, &rl.items);
+            // No config applied, so there is nothing to report but the errors.
+            let stderr = String::new();
             return finish_list(rl, summary, stderr, None);
         }
     };
+    let origin = Origin::of(rl.function_config.as_ref(), None);
     // Check mode writes the input back and --diff compares whole lists: both keep the trees.
-    if config.mode == Mode::Check || args.diff {
+    // So does a kustomize directory: its Kustomization is written after the generated files
+    // are known, to list them.
+    let kustomized = config.mode != Mode::Check && crate::kustomization::present(&rl.items);
+    if config.mode == Mode::Check || args.diff || kustomized {
         let before = args.diff.then(|| rl.items.clone());
-        let summary = pipeline::process_items(&mut rl.items, &config);
-        let stderr = human(&summary, args, before.as_deref(), &rl.items);
+        let mut summary = pipeline::process_items(&mut rl.items, &config);
+        if kustomized {
+            let listed = crate::kustomization::list_generated(&mut rl.items);
+            summary.results.extend(listed);
+        }
+        let stderr = human(
+            &summary,
+            args,
+            (&config, &origin),
+            before.as_deref(),
+            &rl.items,
+        );
         return finish_list(rl, summary, stderr, None);
     }
     let mut writer = ItemWriter::spawn();
     let items = std::mem::take(&mut rl.items);
     let summary = pipeline::process(items, &config, &mut |place, item| writer.put(place, item));
-    let stderr = human(&summary, args, None, &[]);
+    let stderr = human(&summary, args, (&config, &origin), None, &[]);
     match writer.finish() {
         Ok(texts) => finish_list(rl, summary, stderr, Some(texts)),
         Err(e) => Output::failure(e),
@@ -134,7 +151,15 @@ fn drop_beside_output<T: Send + 'static>(big: T, items: usize) {
 }
 
 /// Stream mode: plain manifests in, plain manifests out; config from a file's text.
-pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &OutputArgs) -> Output {
+/// `config_path` is the `--config` file as given, for the report.
+pub fn stream(
+    input: &[u8],
+    config_text: Option<&str>,
+    config_path: Option<&str>,
+    check: bool,
+    args: &OutputArgs,
+) -> Output {
+    yaml::spelling::clear();
     let (mut items, _) = match read_manifests(input) {
         Ok(read) => read,
         Err(o) => return o,
@@ -147,8 +172,19 @@ pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &Outpu
         config.mode = Mode::Check;
     }
     let before = if args.diff { Some(items.clone()) } else { None };
-    let summary = pipeline::process_items(&mut items, &config);
-    let mut stderr = human(&summary, args, before.as_deref(), &items);
+    let carried = StreamAnnotations::of(&items);
+    let mut summary = pipeline::process_items(&mut items, &config);
+    carried.restore(&mut items, &mut summary);
+    let doc: Option<Value> = config_text.and_then(|t| yaml::from_str(t).ok());
+    let flag = format!("--config {}", config_path.unwrap_or("FILE"));
+    let origin = Origin::of(doc.as_ref(), Some(&flag));
+    let mut stderr = human(
+        &summary,
+        args,
+        (&config, &origin),
+        before.as_deref(),
+        &items,
+    );
     stderr.push_str(&problems_for_stderr(&summary.results));
     let failed = summary.results.iter().any(FnResult::is_error);
     match yaml::documents_to_string(&items) {
@@ -158,6 +194,55 @@ pub fn stream(input: &[u8], config_text: Option<&str>, check: bool, args: &Outpu
             code: u8::from(failed),
         },
         Err(e) => Output::failure(e),
+    }
+}
+
+/// What a stream's input said about files: the orchestrator annotations each object carried,
+/// and the files they name. A stream has no orchestrator to read path or index annotations
+/// (Helm's post-renderer and `kubectl apply` pass them on to the cluster), so the output gains
+/// none the input did not carry, and results name no file that is not the input's.
+struct StreamAnnotations {
+    keys: std::collections::HashMap<crate::object::Key, Vec<String>>,
+    files: std::collections::HashSet<String>,
+}
+
+impl StreamAnnotations {
+    fn of(items: &[Value]) -> Self {
+        use crate::krm::annotations;
+        StreamAnnotations {
+            keys: items
+                .iter()
+                .map(|i| (crate::object::key_of(i), annotations::orchestrator_keys(i)))
+                .collect(),
+            files: items
+                .iter()
+                .filter_map(annotations::source_file)
+                .map(|f| f.path)
+                .collect(),
+        }
+    }
+
+    fn restore(&self, items: &mut [Value], summary: &mut Summary) {
+        for item in items {
+            let keep = self
+                .keys
+                .get(&crate::object::key_of(item))
+                .map_or(&[][..], Vec::as_slice);
+            crate::krm::annotations::retain_orchestrator_keys(item, keep);
+        }
+        let known = |file: &Option<crate::krm::result::File>| {
+            file.as_ref().is_none_or(|f| self.files.contains(&f.path))
+        };
+        for r in &mut summary.results {
+            if !known(&r.file) {
+                r.file = None;
+            }
+        }
+        for c in &mut summary.changed {
+            if !known(&c.file) {
+                c.file = None;
+            }
+        }
     }
 }
 
@@ -275,6 +360,26 @@ pub fn refuse_terminal_stdin(stdin_is_terminal: bool) -> Option<Output> {
     })
 }
 
+/// `--report` and `--diff` are global flags (so they may follow any subcommand), but only the
+/// modes that change resources act on them: elsewhere they would be ignored silently, so they
+/// are a usage error (exit 2) naming the modes that take them.
+pub fn refuse_output_flags(command: &str, args: &OutputArgs) -> Option<Output> {
+    let given: Vec<&str> = [("--report", args.report), ("--diff", args.diff)]
+        .into_iter()
+        .filter_map(|(flag, on)| on.then_some(flag))
+        .collect();
+    (!given.is_empty()).then(|| Output {
+        stdout: None,
+        stderr: format!(
+            "apply-defaults: error: `{command}` does not take {}: it changes no resources, so \
+             there is nothing to report or diff. They go with the function mode \
+             (`apply-defaults`, `apply-defaults check`) and `apply-defaults stream`.\n",
+            given.join(" or ")
+        ),
+        code: 2,
+    })
+}
+
 /// `schema`: the JSON Schema of the typed config.
 pub fn schema() -> String {
     let schema = schemars::schema_for!(crate::config::ApplyDefaults);
@@ -310,15 +415,59 @@ fn config_errors(problems: Vec<ConfigProblem>, fc: Option<&Value>) -> Vec<FnResu
         .collect()
 }
 
+/// Where a run's config came from, for the report's first line.
+struct Origin {
+    /// `functionConfig ConfigMap/function-input`, `--config (ApplyDefaults/prod)`, or none.
+    text: String,
+    /// The config names the environment itself (else the default applied).
+    environment_set: bool,
+}
+
+impl Origin {
+    /// The functionConfig of a ResourceList (`flag` None) or the file given with `--config`.
+    fn of(doc: Option<&Value>, flag: Option<&str>) -> Origin {
+        match doc {
+            None => Origin {
+                text: format!(
+                    "none given ({}): the shipped profile",
+                    if flag.is_some() {
+                        "no --config"
+                    } else {
+                        "no functionConfig"
+                    }
+                ),
+                environment_set: false,
+            },
+            Some(doc) => {
+                let name = crate::krm::ResourceRef::of(doc).display();
+                Origin {
+                    text: match flag {
+                        Some(f) => format!("{f} ({name})"),
+                        None => format!("functionConfig {name}"),
+                    },
+                    environment_set: doc["spec"]["environment"].is_string()
+                        || doc["data"]["environment"].is_string(),
+                }
+            }
+        }
+    }
+}
+
 fn human(
     summary: &Summary,
     args: &OutputArgs,
+    (config, origin): (&Config, &Origin),
     before: Option<&[Value]>,
     after: &[Value],
 ) -> String {
     let mut out = String::new();
     if args.report {
-        out.push_str(&report::table(summary));
+        let ctx = report::Context {
+            config,
+            origin: origin.text.clone(),
+            environment_set: origin.environment_set,
+        };
+        out.push_str(&report::table(summary, &ctx));
     }
     if let Some(before) = before {
         out.push_str(&report::diff(before, after));
@@ -377,6 +526,24 @@ mod tests {
         assert!(
             out.stderr.contains("prod"),
             "names the defined ones: {}",
+            out.stderr
+        );
+    }
+
+    #[test]
+    fn output_flags_are_refused_where_nothing_changes() {
+        let none = OutputArgs::default();
+        assert!(refuse_output_flags("graph", &none).is_none());
+        let both = OutputArgs {
+            report: true,
+            diff: true,
+        };
+        let out = refuse_output_flags("graph", &both).unwrap();
+        assert_eq!(out.code, 2);
+        assert!(
+            out.stderr
+                .contains("`graph` does not take --report or --diff"),
+            "{}",
             out.stderr
         );
     }

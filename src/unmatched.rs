@@ -36,10 +36,23 @@ pub fn warnings(items: &[Value], config: &Config, model: &Model) -> Vec<FnResult
         let m = &class.spec.matches;
         let written_by_user = shipped_match.get(name.as_str()).is_none_or(|s| *s != m);
         if written_by_user && *m != ClassMatch::default() && !populated.contains(name.as_str()) {
+            // A `names` entry kustomize's namePrefix/nameSuffix renamed away: say which
+            // workload it may have meant.
+            let mut names: Vec<&str> = workload_names.iter().copied().collect();
+            names.sort_unstable();
+            let meant: Vec<String> = m
+                .names
+                .iter()
+                .filter(|n| !names.iter().any(|w| glob_match(n, w)))
+                .flat_map(|n| suggest::closest(n, names.iter().copied()))
+                .map(str::to_string)
+                .collect();
+            let meant: Vec<&str> = meant.iter().map(String::as_str).collect();
             out.push(
                 FnResult::warning(format!(
-                    "class `{name}` matches no workload in the input; check its labels, names, \
-                     components and images"
+                    "class `{name}` matches no workload in the input{}; check its labels, names, \
+                     components and images",
+                    suggest::did_you_mean(&meant)
                 ))
                 .at(format!("spec.classes.{name}.match")),
             );
@@ -51,26 +64,68 @@ pub fn warnings(items: &[Value], config: &Config, model: &Model) -> Vec<FnResult
             continue;
         }
         for (side, end) in [("from", &edge.from), ("to", &edge.to)] {
-            // Peers outside the render are not expected in the input.
+            // Peers outside the render are not expected in the input; nor is `ns/name`, which
+            // names pods outside the render when the input has no such workload. Names match
+            // exactly, as the graph matches them (this is the one warning for an edge end that
+            // names nothing: the graph does not warn again).
             let Some(end) = end.as_name() else { continue };
+            if end.contains('/') {
+                continue;
+            }
+            let candidates: Vec<&str> = match end.strip_prefix("class:") {
+                Some(_) => populated.iter().copied().collect(),
+                None if side == "to" => workload_names.union(&service_names).copied().collect(),
+                None => workload_names.iter().copied().collect(),
+            };
             let found = match end.strip_prefix("class:") {
                 Some(class) => populated.contains(class),
-                None => {
-                    let hit = |names: &HashSet<&str>| names.iter().any(|n| glob_match(end, n));
-                    hit(&workload_names) || (side == "to" && hit(&service_names))
-                }
+                None => candidates.contains(&end),
             };
             if !found {
-                let what = if end.starts_with("class:") {
-                    "no workload is in that class"
-                } else {
-                    "names no workload or Service in the input"
+                let (what, word) = match end.strip_prefix("class:") {
+                    Some(class) => ("no workload is in that class", class),
+                    None if side == "to" => ("names no workload or Service in the input", end),
+                    None => ("names no workload in the input", end),
                 };
+                let mut candidates = candidates;
+                candidates.sort_unstable();
+                // A name kustomize's namePrefix/nameSuffix changed is found by containment.
+                let nearby: Vec<String> = suggest::closest(word, candidates)
+                    .into_iter()
+                    .map(|c| match end.strip_prefix("class:") {
+                        Some(_) => format!("class:{c}"),
+                        None => c.to_string(),
+                    })
+                    .collect();
+                let nearby: Vec<&str> = nearby.iter().map(String::as_str).collect();
                 out.push(
                     FnResult::warning(format!(
-                        "edge {side} `{end}` {what}; the edge allows nothing"
+                        "edge {side} `{end}` {what}{}; the edge allows nothing",
+                        suggest::did_you_mean(&nearby)
                     ))
                     .at(format!("spec.networkPolicy.edges[{i}].{side}")),
+                );
+                continue;
+            }
+            // A Service by that name, but none of that name selects a workload (and no
+            // workload has the name): the edge has no pods to allow traffic to.
+            let backed = |n: &str| {
+                model
+                    .services
+                    .iter()
+                    .any(|svc| svc.name == n && !svc.backends.is_empty())
+            };
+            if side == "to"
+                && end.strip_prefix("class:").is_none()
+                && !workload_names.contains(end)
+                && !backed(end)
+            {
+                out.push(
+                    FnResult::warning(format!(
+                        "edge to `{end}` names a Service that selects no workload in the input; \
+                         the edge allows nothing (check the Service's selector)"
+                    ))
+                    .at(format!("spec.networkPolicy.edges[{i}].to")),
                 );
             }
         }

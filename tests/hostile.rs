@@ -472,7 +472,7 @@ fn config_that_matches_no_workload_is_a_warning() {
     );
     assert!(text.contains("spec.classes.payments.match"), "{text}");
     assert!(
-        text.contains("`ghost-caller` names no workload or Service in the input"),
+        text.contains("`ghost-caller` names no workload in the input"),
         "{text}"
     );
     assert!(text.contains("spec.networkPolicy.edges[0].from"), "{text}");

@@ -329,11 +329,19 @@ fn intended_flows(
     let mut node: BTreeMap<String, String> = BTreeMap::new();
     let mut edges = Vec::new();
     for line in out.stdout.lines().map(str::trim) {
+        // Namespace boxes group the nodes; they are no nodes themselves.
+        if line.starts_with("subgraph ") || line == "end" {
+            continue;
+        }
         if let Some((from, rest)) = line.split_once(" -->|\"") {
             let (ports, to) = rest.split_once("\"| ").expect("edge");
             edges.push((from.to_string(), ports.to_string(), to.to_string()));
         } else if let Some((id, rest)) = line.split_once("[\"") {
             let label = rest.trim_end_matches("\"]");
+            // A workload nothing may reach is marked in its label.
+            let label = label
+                .strip_suffix(" (nothing may reach it)")
+                .unwrap_or(label);
             let pod = workloads
                 .iter()
                 .find(|p| p.name == label || p.key() == label)

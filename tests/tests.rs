@@ -13,6 +13,7 @@ mod modules;
 mod netpol;
 mod netpol_flows;
 mod netpol_oracle;
+mod newcomer;
 mod probes_security;
 mod properties;
 mod readme;

@@ -431,3 +431,72 @@ fn own_group_annotation_typos_and_missing_containers_warn() {
         assert!(r.stdout.contains(want), "{want}\n{}", r.stdout);
     }
 }
+
+/// Numbers keep the text the user wrote where a Go reader reads the same value (issue 17): a
+/// float in exponent form, trailing zeros, a leading dot, an integer wider than 64 bits; in
+/// function mode and in stream mode. Go's sigs.k8s.io/yaml reads the output exactly as it reads
+/// the input.
+#[test]
+fn numbers_keep_their_spelling_and_go_reads_the_same_value() {
+    let thing = "apiVersion: example.com/v1\nkind: Thing\nmetadata:\n  name: t\nspec:\n  exp: 1e3\n  wide: 12345678901234567890123\n  zeros: 1.50\n  dot: .5\n  list:\n  - 2.5E-3\n  plain: 0.25\n  int: 7\n";
+    let kept = [
+        "exp: 1e3\n",
+        "wide: 12345678901234567890123\n",
+        "zeros: 1.50\n",
+        "dot: .5\n",
+        "- 2.5E-3\n",
+        "plain: 0.25\n",
+        "int: 7\n",
+    ];
+    let streamed = run(&["stream"], thing).expect_code(0);
+    let items = vec![util::yaml(thing)];
+    let listed = run(&[], &util::resource_list(&items, None)).expect_code(0);
+    for out in [&streamed.stdout, &listed.stdout] {
+        for k in kept {
+            assert!(out.contains(k), "{k:?} not kept:\n{out}");
+        }
+    }
+    let Some(reader) = go_reader() else { return };
+    let go = |text: &str| -> Value {
+        let r = util::run_cmd(&mut std::process::Command::new(&reader), text).expect_code(0);
+        serde_json::from_str(&r.stdout).expect("Go printed JSON")
+    };
+    let doc = streamed.stdout.trim_start_matches("---\n");
+    assert_eq!(go(doc), go(thing), "Go reads the output otherwise:\n{doc}");
+}
+
+/// The same through the parallel reader (a ResourceList over 1 MiB is parsed in pieces on
+/// several threads) and JSON input.
+#[test]
+fn numbers_keep_their_spelling_in_large_and_json_lists() {
+    let filler: Vec<Value> = (0..4000)
+        .map(|i| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("cm-{i}")}, "data": {"k": "x".repeat(200)}})
+        })
+        .collect();
+    let mut items = vec![util::yaml(
+        "apiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\nspec: {exp: 1e3, wide: 12345678901234567890123}\n",
+    )];
+    items.extend(filler);
+    let yaml = util::resource_list(&items, None);
+    assert!(yaml.len() > 1 << 20, "large enough for the parallel reader");
+    // util::resource_list wrote the tree, so write the spellings back into the text.
+    let yaml = yaml.replacen("exp: 1000.0", "exp: 1e3", 1).replacen(
+        "wide: 1.2345678901234568e+22",
+        "wide: 12345678901234567890123",
+        1,
+    );
+    assert!(yaml.contains("exp: 1e3") && yaml.contains("wide: 12345678901234567890123"));
+    let out = run(&[], &yaml).expect_code(0);
+    assert!(
+        out.stdout.contains("exp: 1e3\n"),
+        "parallel reader lost 1e3"
+    );
+    assert!(out.stdout.contains("wide: 12345678901234567890123\n"));
+
+    let json = r#"{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{"apiVersion":"example.com/v1","kind":"Thing","metadata":{"name":"t"},"spec":{"exp":1e3,"zeros":1.50}}]}"#;
+    let out = run(&[], json).expect_code(0);
+    assert!(out.stdout.contains("exp: 1e3\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("zeros: 1.50\n"), "{}", out.stdout);
+}

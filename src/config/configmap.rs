@@ -50,6 +50,22 @@ pub const KEYS: &[(&str, &str)] = &[
     ("max-info-results", "spec.results.maxInfo: a number"),
 ];
 
+/// The `data.KEY` knob that sets a spec field (or a field inside it), for problems found after
+/// the knobs became a spec: `spec.environment` → `data.environment`,
+/// `spec.networkPolicy.ingressControllers[0].namespace` → `data.ingress-controller-namespace`.
+pub fn knob_of(spec_field: &str) -> Option<String> {
+    KEYS.iter()
+        .filter_map(|(key, what)| {
+            let path = what.split_once(':')?.0;
+            let inside = spec_field
+                .strip_prefix(path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']));
+            (path.starts_with("spec.") && inside).then_some((path.len(), key))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, key)| format!("data.{key}"))
+}
+
 fn list(v: &str) -> Vec<String> {
     v.split(',')
         .map(str::trim)
@@ -226,6 +242,21 @@ mod tests {
         let errs = Config::load(Some(&cm(json!({"enviroment": "prod"})))).unwrap_err();
         assert_eq!(errs[0].field, "data.enviroment");
         assert!(errs[0].message.contains("unknown key `enviroment`"));
+    }
+
+    #[test]
+    fn problems_found_in_the_spec_name_the_knob_written() {
+        let errs = Config::load(Some(&cm(json!({"environment": "staging"})))).unwrap_err();
+        assert_eq!(errs[0].field, "data.environment");
+        assert!(errs[0].message.contains("staging"), "{}", errs[0].message);
+        let errs = Config::load(Some(&cm(json!({"fallback-class": "nope"})))).unwrap_err();
+        assert_eq!(errs[0].field, "data.fallback-class");
+        assert_eq!(
+            knob_of("spec.networkPolicy.ingressControllers[0].namespace").as_deref(),
+            Some("data.ingress-controller-namespace")
+        );
+        assert_eq!(knob_of("spec.environments.prod.basedOn"), None);
+        assert_eq!(knob_of("spec.classes.x"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod configmap;
 pub mod network;
 pub mod profile;
+pub mod schema;
 pub mod selector;
 pub mod types;
 mod validate;
@@ -82,7 +83,19 @@ impl Config {
             None => Value::Object(Default::default()),
             Some(fc) => user_spec_json(fc)?,
         };
-        Self::from_user_spec(user)
+        let from_configmap = function_config.is_some_and(|fc| fc["kind"] == "ConfigMap");
+        Self::from_user_spec(user).map_err(|mut problems| {
+            // The user of the ConfigMap form wrote `data.environment`, not `spec.environment`:
+            // point at the knob they wrote.
+            if from_configmap {
+                for p in &mut problems {
+                    if let Some(field) = configmap::knob_of(&p.field) {
+                        p.field = field;
+                    }
+                }
+            }
+            problems
+        })
     }
 
     /// Resolves a user spec (already validated against the schema) over the shipped profile.

@@ -39,6 +39,7 @@ pub struct ApplyDefaults {
 /// What to apply, where, and with which settings.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(transform = super::schema::spec)]
 pub struct Spec {
     /// Environment whose settings apply, one of the keys of `environments` (the shipped profile
     /// defines `dev` and `prod`). Default: `dev`.
@@ -68,11 +69,13 @@ pub struct Spec {
     pub workload_kinds: Vec<WorkloadKindSpec>,
     /// Named environments. The shipped profile defines `dev` and `prod`; add more here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::schema::nullable_values)]
     pub environments: BTreeMap<String, EnvironmentSpec>,
     /// Workload classes by name. Entries here are merged over the shipped profile's classes
     /// of the same name (RFC 7396 merge: a `null` removes a profile setting); new names add
     /// classes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::schema::classes)]
     pub classes: BTreeMap<String, ClassSpec>,
     /// The class used for workloads no class matches. Default: `default`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -263,9 +266,11 @@ pub struct ClassEnvSettings {
 pub struct ResourceSettings {
     /// Requests, e.g. `{cpu: 200m, memory: 256Mi}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::schema::quantity_map)]
     pub requests: BTreeMap<String, String>,
     /// Limits, e.g. `{cpu: "1", memory: 1Gi}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::schema::quantity_map)]
     pub limits: BTreeMap<String, String>,
 }
 
@@ -274,8 +279,10 @@ pub struct ResourceSettings {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AutoscalingSettings {
     /// Lower bound of replicas (at least 1).
+    #[schemars(range(min = 1))]
     pub min_replicas: i32,
     /// Upper bound of replicas (at least `minReplicas`).
+    #[schemars(range(min = 1))]
     pub max_replicas: i32,
     /// Target average CPU utilization, percent of the request.
     #[serde(
@@ -283,6 +290,7 @@ pub struct AutoscalingSettings {
         rename = "targetCPUUtilizationPercentage",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(range(min = 1))]
     pub target_cpu_utilization_percentage: Option<i32>,
     /// Target average memory utilization, percent of the request.
     #[serde(
@@ -290,6 +298,7 @@ pub struct AutoscalingSettings {
         rename = "targetMemoryUtilizationPercentage",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(range(min = 1))]
     pub target_memory_utilization_percentage: Option<i32>,
 }
 
@@ -297,16 +306,20 @@ pub struct AutoscalingSettings {
 /// node drains) are refused.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(transform = super::schema::disruption_budget)]
 pub struct DisruptionBudgetSettings {
     /// Pods that may be unavailable at once: a count (`1`) or a percentage (`"25%"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = super::schema::max_unavailable)]
     pub max_unavailable: Option<serde_json::Value>,
     /// Pods that must stay available: a count or a percentage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = super::schema::min_available)]
     pub min_available: Option<serde_json::Value>,
     /// `IfHealthyBudget` or `AlwaysAllow` (default: `AlwaysAllow`, so stuck unhealthy pods do not
     /// block node drains).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["IfHealthyBudget", "AlwaysAllow", null]))]
     pub unhealthy_pod_eviction_policy: Option<String>,
 }
 

@@ -658,7 +658,7 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
 
 /// Declared edges, class egress to external services, and monitoring.
 fn declared(items: &[Value], config: &Config, g: &mut Graph) {
-    for (i, e) in config.network.edges.iter().enumerate() {
+    for e in &config.network.edges {
         // An end outside the render: a PeerSpec, or `ns/name` of no workload or Service here.
         let outside = |end: &EdgeEnd, g: &Graph| -> Option<PeerSpec> {
             match end {
@@ -681,15 +681,8 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
             (None, Some(n)) => workloads_named(g.model, n),
             _ => Vec::new(),
         };
-        if from.is_empty() && from_outside.is_none() {
-            g.results.push(
-                FnResult::warning(format!(
-                    "spec.networkPolicy.edges[{i}].from `{}` names no workload in the input",
-                    e.from
-                ))
-                .at(format!("spec.networkPolicy.edges[{i}].from")),
-            );
-        }
+        // An end that names nothing is warned about once, by `unmatched` (with the names it
+        // may have meant), not here again.
         let mut targets: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
         let to_name = e.to.as_name().filter(|_| to_outside.is_none());
         let services = to_name
@@ -723,15 +716,6 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
                 };
                 targets.push((w, ports));
             }
-        }
-        if targets.is_empty() && to_outside.is_none() {
-            g.results.push(
-                FnResult::warning(format!(
-                    "spec.networkPolicy.edges[{i}].to `{}` names no workload or Service in the input",
-                    e.to
-                ))
-                .at(format!("spec.networkPolicy.edges[{i}].to")),
-            );
         }
         let any = |mut ports: BTreeSet<PortProto>| {
             if ports.is_empty() {

@@ -16,6 +16,61 @@ struct Node {
     label: String,
     /// Workloads without a generated policy are drawn dashed.
     unmanaged: bool,
+    /// A workload's namespace (`""`: none in the input), drawn as a box around its workloads;
+    /// None for the peers outside the workloads (controllers, scrapers, external services).
+    namespace: Option<String>,
+    /// A workload whose generated policy admits no caller at all: drawn marked, since a
+    /// workload nobody may reach is either dead or missing an edge.
+    unreachable: bool,
+}
+
+/// What a node unreachable by any caller says in its label.
+const UNREACHABLE: &str = " (nothing may reach it)";
+
+/// The box label of a namespace.
+fn namespace_label(ns: &str) -> String {
+    if ns.is_empty() {
+        "no namespace (lands where applied)".into()
+    } else {
+        format!("namespace {ns}")
+    }
+}
+
+/// Workloads whose generated policy has no ingress rule: no flow from a labelled caller, no
+/// ingress controller, scraper or caller outside the input. Only workloads the function writes
+/// a policy for count (not the unmanaged, the label-less, or those left to the user's own
+/// policies), and only when NetworkPolicies are generated at all.
+fn unreachable(g: &Graph, config: &Config) -> BTreeSet<usize> {
+    use crate::config::{DefaultKind, UserPolicies};
+    let ix = g.model;
+    if !config.applies(DefaultKind::NetworkPolicy) {
+        return BTreeSet::new();
+    }
+    let keep = config.network.user_policies.unwrap_or(UserPolicies::Keep) == UserPolicies::Keep;
+    let theirs = if keep {
+        ix.user_covered()
+    } else {
+        BTreeSet::new()
+    };
+    let labelled = |w: usize| !ix.workloads[w].labels.is_empty();
+    let reached: BTreeSet<usize> = g
+        .flows
+        .keys()
+        .filter(|&&(f, t)| labelled(f) && labelled(t))
+        .map(|&(_, t)| t)
+        .chain(g.controllers.keys().map(|&(_, w)| w))
+        .chain(g.monitoring.keys().map(|&(_, w)| w))
+        .chain(
+            g.extra_ingress
+                .iter()
+                .filter(|(_, peers)| !peers.is_empty())
+                .map(|(&w, _)| w),
+        )
+        .collect();
+    (0..ix.workloads.len())
+        .filter(|&w| ix.workloads[w].managed && labelled(w))
+        .filter(|w| !theirs.contains(w) && !reached.contains(w))
+        .collect()
 }
 
 fn ident(s: &str) -> String {
@@ -72,20 +127,30 @@ fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, Strin
         .collect::<BTreeSet<_>>()
         .len()
         > 1;
+    let unreached = unreachable(g, config);
     let wnode = |w: usize| {
         let wl = &ix.workloads[w];
+        let unreachable = unreached.contains(&w);
         Node {
             id: ident(&if multi_ns {
                 format!("w_{}_{}", wl.namespace, wl.name)
             } else {
                 format!("w_{}", wl.name)
             }),
-            label: if multi_ns {
-                wl.display()
-            } else {
-                wl.name.clone()
-            },
+            // Across namespaces the label keeps `namespace/name`: the box shows where a node
+            // is, the label stays unique when read alone (a legend, a test, a search).
+            label: format!(
+                "{}{}",
+                if multi_ns {
+                    wl.display()
+                } else {
+                    wl.name.clone()
+                },
+                if unreachable { UNREACHABLE } else { "" }
+            ),
             unmanaged: !wl.managed,
+            namespace: Some(wl.namespace.clone()),
+            unreachable,
         }
     };
     let mut nodes = BTreeSet::new();
@@ -102,6 +167,8 @@ fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, Strin
             id: format!("ingress_{c}"),
             label: format!("ingress controller ({})", peer_label(&controllers[c])),
             unmanaged: false,
+            namespace: None,
+            unreachable: false,
         };
         edges.insert((n.id.clone(), wnode(w).id), ports_label(ports));
         nodes.insert(n);
@@ -114,6 +181,8 @@ fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, Strin
                 peer_label(&config.network.monitoring[m].peer)
             ),
             unmanaged: false,
+            namespace: None,
+            unreachable: false,
         };
         edges.insert((n.id.clone(), wnode(w).id), ports_label(ports));
         nodes.insert(n);
@@ -130,6 +199,9 @@ fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, Strin
             id: ident(&format!("uncalled_{}_{}", svc.namespace, svc.name)),
             label: format!("Service {who}: no visible caller"),
             unmanaged: false,
+            // Beside the workloads' boxes: a Service marker, not a workload of the namespace.
+            namespace: None,
+            unreachable: false,
         };
         for &b in &svc.backends {
             edges.insert((n.id.clone(), wnode(b).id), "no caller".into());
@@ -141,6 +213,8 @@ fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, Strin
             id: ident(&format!("ext_{ext}")),
             label: ext.clone(),
             unmanaged: false,
+            namespace: None,
+            unreachable: false,
         };
         edges.insert((wnode(*w).id, n.id.clone()), ports_label(ports));
         nodes.insert(n);
@@ -148,21 +222,50 @@ fn model(g: &Graph, config: &Config) -> (BTreeSet<Node>, BTreeMap<(String, Strin
     (nodes, edges)
 }
 
-/// Mermaid flowchart, left to right.
+/// Nodes grouped for drawing: the peers outside any namespace box first, then each namespace's
+/// workloads, namespaces sorted by name.
+fn by_namespace(nodes: &BTreeSet<Node>) -> (Vec<&Node>, BTreeMap<&str, Vec<&Node>>) {
+    let mut outside = Vec::new();
+    let mut boxes: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+    for n in nodes {
+        match &n.namespace {
+            Some(ns) => boxes.entry(ns.as_str()).or_default().push(n),
+            None => outside.push(n),
+        }
+    }
+    (outside, boxes)
+}
+
+/// Mermaid flowchart, left to right, a subgraph per namespace.
 pub fn mermaid(g: &Graph, config: &Config) -> String {
     let (nodes, edges) = model(g, config);
     let mut s = String::from("flowchart LR\n");
-    for n in &nodes {
+    let shape = |n: &Node| {
         let label = n.label.replace('"', "'");
         if n.id.starts_with("ext_") {
-            s.push_str(&format!("  {}((\"{label}\"))\n", n.id));
+            format!("{}((\"{label}\"))", n.id)
         } else if n.id.starts_with("ingress_") || n.id.starts_with("monitoring_") {
-            s.push_str(&format!("  {}[/\"{label}\"/]\n", n.id));
+            format!("{}[/\"{label}\"/]", n.id)
         } else if n.id.starts_with("uncalled_") {
-            s.push_str(&format!("  {}{{{{\"{label}\"}}}}\n", n.id));
+            format!("{}{{{{\"{label}\"}}}}", n.id)
         } else {
-            s.push_str(&format!("  {}[\"{label}\"]\n", n.id));
+            format!("{}[\"{label}\"]", n.id)
         }
+    };
+    let (outside, boxes) = by_namespace(&nodes);
+    for n in outside {
+        s.push_str(&format!("  {}\n", shape(n)));
+    }
+    for (ns, members) in &boxes {
+        s.push_str(&format!(
+            "  subgraph {} [\"{}\"]\n",
+            ident(&format!("ns_{ns}")),
+            namespace_label(ns)
+        ));
+        for n in members {
+            s.push_str(&format!("    {}\n", shape(n)));
+        }
+        s.push_str("  end\n");
     }
     for ((f, t), label) in &edges {
         let arrow = if f.starts_with("uncalled_") {
@@ -181,14 +284,25 @@ pub fn mermaid(g: &Graph, config: &Config) -> String {
         s.push_str("  classDef uncalled stroke:#c00,color:#c00\n");
         s.push_str(&format!("  class {} uncalled\n", uncalled.join(",")));
     }
-    let unmanaged: Vec<&str> = nodes
-        .iter()
-        .filter(|n| n.unmanaged)
-        .map(|n| n.id.as_str())
-        .collect();
-    if !unmanaged.is_empty() {
-        s.push_str("  classDef unmanaged stroke-dasharray: 5 5\n");
-        s.push_str(&format!("  class {} unmanaged\n", unmanaged.join(",")));
+    for (class, style, pick) in [
+        (
+            "unmanaged",
+            "stroke-dasharray: 5 5",
+            (|n: &Node| n.unmanaged) as fn(&Node) -> bool,
+        ),
+        ("unreachable", "stroke:#c00,stroke-width:2px", |n: &Node| {
+            n.unreachable
+        }),
+    ] {
+        let ids: Vec<&str> = nodes
+            .iter()
+            .filter(|n| pick(n))
+            .map(|n| n.id.as_str())
+            .collect();
+        if !ids.is_empty() {
+            s.push_str(&format!("  classDef {class} {style}\n"));
+            s.push_str(&format!("  class {} {class}\n", ids.join(",")));
+        }
     }
     s
 }
@@ -197,11 +311,11 @@ fn dot_quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// Graphviz DOT digraph, left to right.
+/// Graphviz DOT digraph, left to right, a cluster per namespace.
 pub fn dot(g: &Graph, config: &Config) -> String {
     let (nodes, edges) = model(g, config);
     let mut s = String::from("digraph services {\n  rankdir=LR;\n  node [shape=box];\n");
-    for n in &nodes {
+    let line = |n: &Node| {
         let mut attrs = vec![format!("label={}", dot_quote(&n.label))];
         if n.id.starts_with("ext_") {
             attrs.push("shape=ellipse".into());
@@ -213,7 +327,26 @@ pub fn dot(g: &Graph, config: &Config) -> String {
         if n.unmanaged {
             attrs.push("style=dashed".into());
         }
-        s.push_str(&format!("  {} [{}];\n", n.id, attrs.join(", ")));
+        if n.unreachable {
+            attrs.push("color=red".into());
+        }
+        format!("{} [{}];\n", n.id, attrs.join(", "))
+    };
+    let (outside, boxes) = by_namespace(&nodes);
+    for n in outside {
+        s.push_str(&format!("  {}", line(n)));
+    }
+    for (ns, members) in &boxes {
+        // Graphviz draws a box only around subgraphs whose name starts with `cluster`.
+        s.push_str(&format!(
+            "  subgraph {} {{\n    label={};\n",
+            ident(&format!("cluster_{ns}")),
+            dot_quote(&namespace_label(ns))
+        ));
+        for n in members {
+            s.push_str(&format!("    {}", line(n)));
+        }
+        s.push_str("  }\n");
     }
     for ((f, t), label) in &edges {
         let style = if f.starts_with("uncalled_") {

@@ -73,6 +73,41 @@ pub fn is_orchestrator_annotation(key: &str) -> bool {
         || key == LEGACY_INDEX
 }
 
+/// Annotations an orchestrator reads or writes (`config.kubernetes.io/*` included): what a
+/// plain stream must not gain, since whatever reads it (a Helm post-renderer, `kubectl apply`)
+/// sends them on to the cluster.
+fn is_orchestrator_key(key: &str) -> bool {
+    is_orchestrator_annotation(key) || key.starts_with("config.kubernetes.io/")
+}
+
+/// The orchestrator annotations an item carries, by key.
+pub fn orchestrator_keys(item: &Value) -> Vec<String> {
+    item["metadata"]["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .filter(|k| is_orchestrator_key(k))
+        .cloned()
+        .collect()
+}
+
+/// Drops every orchestrator annotation not in `keep`, and the annotations map when that
+/// leaves it empty (an empty map would be a change the input did not have).
+pub fn retain_orchestrator_keys(item: &mut Value, keep: &[String]) {
+    let Some(meta) = item.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let before = a.len();
+    a.retain(|k, _| !is_orchestrator_key(k) || keep.contains(k));
+    if a.is_empty() && a.len() < before {
+        meta.remove("annotations");
+    }
+}
+
 /// A copy of a resource without the orchestrator's annotations: what two copies of one
 /// resource are compared by.
 pub fn without_orchestrator_annotations(v: &Value) -> Value {

@@ -33,6 +33,23 @@ pub enum ReadError {
     BadField(&'static str, &'static str),
 }
 
+impl ReadError {
+    /// The message for `apply-defaults check`: a plain stream there means `stream --check`,
+    /// not `stream` (which would change it).
+    pub fn message(&self, check: bool) -> String {
+        let text = self.to_string();
+        match self {
+            ReadError::ManyDocuments(_) | ReadError::NotResourceList(_) if check => {
+                text.replace("To transform", "To check").replace(
+                    "use `apply-defaults stream`",
+                    "use `apply-defaults stream --check`",
+                )
+            }
+            _ => text,
+        }
+    }
+}
+
 /// A parsed ResourceList. Items stay untyped, order-preserving trees.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceList {
@@ -270,8 +287,23 @@ mod tests {
     fn plain_manifest_points_to_stream() {
         let err = ResourceList::parse("apiVersion: v1\nkind: ConfigMap\n").unwrap_err();
         assert!(err.to_string().contains("apply-defaults stream"), "{err}");
+        assert!(!err.message(true).contains("transform"), "{err}");
+        assert!(
+            err.message(true).contains(
+                "To check plain manifests (Helm, pipes), use `apply-defaults stream --check`"
+            ),
+            "{}",
+            err.message(true)
+        );
         let err = ResourceList::parse("kind: A\n---\nkind: B\n").unwrap_err();
         assert!(err.to_string().contains("2 YAML documents"), "{err}");
+        assert!(
+            err.message(true)
+                .ends_with("use `apply-defaults stream --check`"),
+            "{}",
+            err.message(true)
+        );
+        assert_eq!(err.message(false), err.to_string());
     }
 
     #[test]

@@ -219,6 +219,7 @@ fn json_node_bound(input: &str) -> usize {
 /// Reads one document (YAML or JSON) into an order-preserving tree.
 pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, YamlError> {
     check_size(input.as_bytes())?;
+    spelling::record(input);
     // serde_json has no node budget: take the fast path only when the input cannot hold more
     // nodes than the bound (every node but the first needs a `,`, `:`, `[` or `{`).
     if looks_like_json(input) && json_node_bound(input) <= limits::MAX_NODES {
@@ -254,6 +255,8 @@ pub fn resource_list_parallel(input: &str) -> Option<Value> {
     if threads < 2 {
         return None;
     }
+    // The pieces are parsed on other threads; the spellings are this thread's to write.
+    spelling::record(input);
     parallel::read(input, threads)
 }
 
@@ -405,6 +408,7 @@ pub(crate) mod parallel {
 /// Reads every document of a multi-document stream; empty documents are dropped, as kubectl does.
 pub fn documents_from_str(input: &str) -> Result<Vec<Value>, YamlError> {
     check_size(input.as_bytes())?;
+    spelling::record(input);
     let docs: Vec<Value> =
         serde_saphyr::from_str_multiple_with_options(input, read_options()).map_err(read_error)?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
@@ -419,8 +423,348 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, YamlError> {
 
 /// Appends one document to `out`.
 pub fn write_to<T: Serialize>(out: &mut String, value: &T) -> Result<(), YamlError> {
+    if spelling::any() {
+        if let Ok(tree) = serde_json::to_value(value) {
+            return spelling::write(out, &tree);
+        }
+    }
+    write_plain(out, value)
+}
+
+fn write_plain<T: Serialize>(out: &mut String, value: &T) -> Result<(), YamlError> {
     serde_saphyr::to_fmt_writer_with_options(out, value, write_options())
         .map_err(|e| YamlError::Write(e.to_string()))
+}
+
+/// Numbers as written. serde-saphyr hands a reader only the value of a float (`1e3` arrives as
+/// 1000.0, an integer wider than 64 bits as the nearest float) and writes floats in one
+/// canonical form, so a plain `1e3` came out as `1000.0`: the same value to a Go reader, but not
+/// the text the user wrote, which kyaml (kpt) keeps.
+///
+/// The reader therefore also scans the input text for number spellings that become floats, and
+/// remembers, per float value, the one spelling the input used for it; the writer writes a
+/// float with a remembered spelling as that text. Keyed by value, not by place: a value the
+/// input spells two ways (`1e3` and `1000.0`), or that only a string or a comment spells, is
+/// written in the canonical form, as before. Every remembered spelling is a YAML float (or
+/// integer) that Go's readers (go-yaml v2 and v3) read as exactly that value, so the output
+/// always means what the tree holds. The table belongs to the thread that read the input
+/// ([`spelling::snapshot`] hands it to a writer thread).
+pub mod spelling {
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+    use serde_json::Value;
+
+    use super::YamlError;
+
+    /// What the input spelt a float value as: one text, or several (then the canonical form).
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Spelt {
+        One(String),
+        Several,
+    }
+
+    /// Float values (by their bits) and their spellings.
+    pub type Table = HashMap<u64, Spelt>;
+
+    thread_local! {
+        static TABLE: RefCell<Rc<Table>> = RefCell::new(Rc::new(Table::new()));
+    }
+
+    /// Marks a remembered spelling in the serializer's output: a private-use character no
+    /// YAML writer quotes, removed again once the text is written.
+    const MARK: char = '\u{E000}';
+
+    /// True when this thread has remembered spellings to write.
+    pub fn any() -> bool {
+        TABLE.with(|t| !t.borrow().is_empty())
+    }
+
+    /// This thread's table, for a writer thread to [`install`].
+    pub fn snapshot() -> Table {
+        TABLE.with(|t| (**t.borrow()).clone())
+    }
+
+    /// Makes `table` this thread's.
+    pub fn install(table: Table) {
+        TABLE.with(|t| *t.borrow_mut() = Rc::new(table));
+    }
+
+    /// Forgets every spelling (a new input on a reused thread).
+    pub fn clear() {
+        install(Table::new());
+    }
+
+    /// A plain-scalar token that YAML reads as a float: a YAML 1.2 float, or a decimal integer
+    /// too wide for 64 bits (readers fall back to a float). Tokens that fit an integer are
+    /// integers to every reader and are left out.
+    fn float_of(token: &str) -> Option<f64> {
+        let digits = token.strip_prefix(['+', '-']).unwrap_or(token);
+        if digits.is_empty() {
+            return None;
+        }
+        if digits.bytes().all(|b| b.is_ascii_digit()) {
+            if token.parse::<i64>().is_ok() || digits.parse::<u64>().is_ok() {
+                return None;
+            }
+            return token.parse::<f64>().ok().filter(|f| f.is_finite());
+        }
+        // [0-9]+(\.[0-9]*)? | \.[0-9]+, then an optional exponent.
+        let (mantissa, exponent) = match digits.find(['e', 'E']) {
+            Some(i) => (&digits[..i], Some(&digits[i + 1..])),
+            None => (digits, None),
+        };
+        let (int, frac) = match mantissa.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (mantissa, None),
+        };
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let mantissa_ok = match frac {
+            Some(f) => all_digits(int) && all_digits(f) && !(int.is_empty() && f.is_empty()),
+            None => !int.is_empty() && all_digits(int),
+        };
+        let exponent_ok = exponent.is_none_or(|e| {
+            let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+            !e.is_empty() && all_digits(e)
+        });
+        if !(mantissa_ok && exponent_ok) || (frac.is_none() && exponent.is_none()) {
+            return None;
+        }
+        token.parse::<f64>().ok().filter(|f| f.is_finite())
+    }
+
+    /// The text the writer gives a float when it has no spelling for it.
+    fn canonical(f: f64) -> String {
+        let mut out = String::new();
+        let _ = super::write_plain(&mut out, &f);
+        out.trim_end().to_string()
+    }
+
+    /// Scans `input` for number spellings and adds them to this thread's table. A cheap
+    /// lexical pass: a token found in a string or a comment may add a spelling too, which is
+    /// harmless (it is still a spelling of that value) or makes the value ambiguous (written
+    /// canonically, as before).
+    pub fn record(input: &str) {
+        let mut found: Vec<(u64, &str)> = Vec::new();
+        let bytes = input.as_bytes();
+        // Bytes that end a token, as a table: the scan touches every byte of the input.
+        const BOUNDARY: [bool; 256] = {
+            let mut t = [false; 256];
+            let ends = b" \t\r\n\x0c,[]{}:#\"'";
+            let mut k = 0;
+            while k < ends.len() {
+                t[ends[k] as usize] = true;
+                k += 1;
+            }
+            t
+        };
+        let starts_number = |b: u8| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.');
+        let mut i = 0;
+        while i < bytes.len() {
+            if BOUNDARY[bytes[i] as usize] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let candidate = starts_number(bytes[start]);
+            while i < bytes.len() && !BOUNDARY[bytes[i] as usize] {
+                i += 1;
+            }
+            if !candidate {
+                continue;
+            }
+            let token = &input[start..i];
+            if let Some(f) = float_of(token) {
+                found.push((f.to_bits(), token));
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        let mut spelt: HashMap<u64, Spelt> = HashMap::new();
+        for (bits, token) in found {
+            let s = spelt
+                .entry(bits)
+                .or_insert_with(|| Spelt::One(token.to_string()));
+            if *s != Spelt::One(token.to_string()) {
+                *s = Spelt::Several;
+            }
+        }
+        // Only values spelt otherwise than the writer would write them are remembered (most
+        // inputs have none, and then the writer takes its usual path).
+        spelt.retain(|bits, s| match s {
+            Spelt::One(text) => *text != canonical(f64::from_bits(*bits)),
+            Spelt::Several => true,
+        });
+        if spelt.is_empty() {
+            return;
+        }
+        TABLE.with(|t| {
+            let mut t = t.borrow_mut();
+            let table = Rc::make_mut(&mut t);
+            for (bits, new) in spelt {
+                let s = table.entry(bits).or_insert_with(|| new.clone());
+                if *s != new {
+                    *s = Spelt::Several;
+                }
+            }
+        });
+    }
+
+    /// A tree serialized with remembered spellings (marked) for its floats.
+    struct Spelled<'a> {
+        value: &'a Value,
+        table: &'a Table,
+        /// Set when a string of the tree holds [`MARK`] itself: then marks cannot be told apart.
+        clash: &'a Cell<bool>,
+    }
+
+    impl Spelled<'_> {
+        fn of<'b>(&'b self, value: &'b Value) -> Spelled<'b> {
+            Spelled {
+                value,
+                table: self.table,
+                clash: self.clash,
+            }
+        }
+    }
+
+    impl Serialize for Spelled<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self.value {
+                Value::Number(n) if n.is_f64() => {
+                    let f = n.as_f64().unwrap_or_default();
+                    match self.table.get(&f.to_bits()) {
+                        Some(Spelt::One(text)) => s.serialize_str(&format!("{MARK}{text}")),
+                        _ => self.value.serialize(s),
+                    }
+                }
+                Value::String(text) => {
+                    if text.contains(MARK) {
+                        self.clash.set(true);
+                    }
+                    s.serialize_str(text)
+                }
+                Value::Array(items) => {
+                    let mut seq = s.serialize_seq(Some(items.len()))?;
+                    for item in items {
+                        seq.serialize_element(&self.of(item))?;
+                    }
+                    seq.end()
+                }
+                Value::Object(map) => {
+                    let mut m = s.serialize_map(Some(map.len()))?;
+                    for (k, v) in map {
+                        if k.contains(MARK) {
+                            self.clash.set(true);
+                        }
+                        m.serialize_entry(k, &self.of(v))?;
+                    }
+                    m.end()
+                }
+                other => other.serialize(s),
+            }
+        }
+    }
+
+    /// Appends `tree` to `out` with this thread's spellings.
+    pub fn write(out: &mut String, tree: &Value) -> Result<(), YamlError> {
+        let table = TABLE.with(|t| Rc::clone(&t.borrow()));
+        let clash = Cell::new(false);
+        let mut text = String::new();
+        super::write_plain(
+            &mut text,
+            &Spelled {
+                value: tree,
+                table: &table,
+                clash: &clash,
+            },
+        )?;
+        // A mark written anywhere but at the start of a plain scalar (quoted, escaped) or a
+        // string that holds one already: write the canonical forms instead.
+        let marks = text.matches(MARK).count();
+        let plain_marks =
+            text.matches(&format!(": {MARK}")).count() + text.matches(&format!("- {MARK}")).count();
+        if clash.get() || marks != plain_marks {
+            return super::write_plain(out, tree);
+        }
+        out.push_str(&text.replace(MARK, ""));
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn float_spellings_and_not_integers() {
+            assert_eq!(float_of("1e3"), Some(1000.0));
+            assert_eq!(float_of("1.50"), Some(1.5));
+            assert_eq!(float_of(".5"), Some(0.5));
+            assert_eq!(float_of("-2.5E-3"), Some(-0.0025));
+            assert!(float_of("12345678901234567890123").is_some());
+            for not in [
+                "42", "-7", "0644", "1.2.3", "1e", "e3", ".", "1_000", "0x1F", "1e999", "+",
+                "1.5Gi",
+            ] {
+                assert_eq!(float_of(not), None, "{not}");
+            }
+        }
+
+        fn round_trip(input: &str) -> String {
+            clear();
+            let v: Value = super::super::from_str(input).unwrap();
+            let out = super::super::to_string(&v).unwrap();
+            clear();
+            out
+        }
+
+        #[test]
+        fn numbers_keep_their_spelling() {
+            let input =
+                "a: 1e3\nb: 12345678901234567890123\nc: 1.50\nd: [2.50, .5]\ne: 0.25\nf: 7\n";
+            assert_eq!(
+                round_trip(input),
+                "a: 1e3\nb: 12345678901234567890123\nc: 1.50\nd:\n- 2.50\n- .5\ne: 0.25\nf: 7\n"
+            );
+        }
+
+        #[test]
+        fn a_value_spelt_two_ways_is_written_canonically() {
+            assert_eq!(round_trip("a: 1e3\nb: 1000.0\n"), "a: 1000.0\nb: 1000.0\n");
+        }
+
+        #[test]
+        fn strings_that_look_like_numbers_stay_strings() {
+            let out = round_trip("a: '1e3'\nb: |\n  x 1.50 y\nc: 1.50\n");
+            let back: Value = super::super::from_str(&out).unwrap();
+            assert_eq!(back["a"], "1e3");
+            assert_eq!(back["b"], "x 1.50 y\n");
+            assert!(out.contains("c: 1.50\n"), "{out}");
+        }
+
+        #[test]
+        fn a_string_holding_the_mark_falls_back_to_canonical_numbers() {
+            let out = round_trip("a: \"\u{E000}x\"\nc: 1.50\n");
+            assert!(out.contains("c: 1.5\n"), "{out}");
+            let back: Value = super::super::from_str(&out).unwrap();
+            assert_eq!(back["a"], "\u{E000}x");
+        }
+
+        #[test]
+        fn without_spellings_nothing_changes() {
+            clear();
+            assert!(!any());
+            let v: Value = super::super::from_str("a: 1.5\nb: image:1.25\n").unwrap();
+            assert!(!any(), "canonical spellings are not remembered");
+            assert_eq!(
+                super::super::to_string(&v).unwrap(),
+                "a: 1.5\nb: image:1.25\n"
+            );
+        }
+    }
 }
 
 /// Writes one value as an entry of a block list (`- ` and the value indented under it), exactly
