@@ -214,44 +214,8 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
         BTreeSet::new()
     };
     let user_egress = ix.user_covered_egress();
-    let controllers = super::ingress_controllers(config);
 
-    let mut ingress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>> =
-        BTreeMap::new();
-    let mut egress: BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>> =
-        BTreeMap::new();
-    for (&(from, to), ports) in &g.flows {
-        let (f, t) = (&ix.workloads[from], &ix.workloads[to]);
-        if f.labels.is_empty() || t.labels.is_empty() {
-            continue;
-        }
-        ingress
-            .entry(to)
-            .or_default()
-            .push((workload_peer(f, &t.namespace), ports.clone()));
-        egress
-            .entry(from)
-            .or_default()
-            .push((workload_peer(t, &f.namespace), ports.clone()));
-    }
-    for (&(c, w), ports) in &g.controllers {
-        ingress
-            .entry(w)
-            .or_default()
-            .push((peer_of(&controllers[c]), ports.clone()));
-    }
-    for (&w, peers) in &g.extra_ingress {
-        ingress.entry(w).or_default().extend(peers.iter().cloned());
-    }
-    for (&w, peers) in &g.extra_egress {
-        egress.entry(w).or_default().extend(peers.iter().cloned());
-    }
-    for (&(m, w), ports) in &g.monitoring {
-        ingress
-            .entry(w)
-            .or_default()
-            .push((peer_of(&config.network.monitoring[m].peer), ports.clone()));
-    }
+    let (mut ingress, mut egress) = peers_by_workload(config, g);
 
     // (namespace, name) -> policy; BTreeMap keeps the output sorted.
     let mut out: BTreeMap<(String, String), (Value, String)> = BTreeMap::new();
@@ -291,57 +255,15 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             continue;
         }
         let egress_only = user.contains(&w);
-        let mut name = if egress_only {
-            format!("{}-egress-netpol", wl.name)
-        } else {
-            format!("{}-netpol", wl.name)
-        };
-        if !names.insert((wl.namespace.clone(), name.clone())) {
-            name = format!("{}-{}-netpol", wl.name, wl.kind.kind.to_lowercase());
-            names.insert((wl.namespace.clone(), name.clone()));
-        }
-        let ingress_rules = group(ingress.remove(&w).unwrap_or_default())
-            .into_iter()
-            .map(|(from, ports)| NetworkPolicyIngressRule {
-                from: Some(from),
-                ports: ports_of(&ports),
-            })
-            .collect();
-        let mut egress_rules = vec![dns_rule(config)];
-        egress_rules.extend(
-            group(egress.remove(&w).unwrap_or_default())
-                .into_iter()
-                .map(|(to, ports)| NetworkPolicyEgressRule {
-                    to: Some(to),
-                    ports: ports_of(&ports),
-                }),
+        let name = policy_name(&mut names, wl, egress_only);
+        let spec = workload_spec(
+            config,
+            g,
+            w,
+            egress_only,
+            ingress.remove(&w).unwrap_or_default(),
+            egress.remove(&w).unwrap_or_default(),
         );
-        for ((_, ext), ports) in g
-            .external
-            .range((w, String::new())..)
-            .take_while(|((x, _), _)| *x == w)
-        {
-            egress_rules.push(NetworkPolicyEgressRule {
-                to: Some(ip_blocks(config, ext)),
-                ports: ports_of(ports),
-            });
-        }
-        let spec = if egress_only {
-            NetworkPolicySpec {
-                pod_selector: Some(selector(&wl.labels)),
-                policy_types: Some(vec!["Egress".into()]),
-                ingress: None,
-                // One empty rule: every destination, every port.
-                egress: Some(vec![NetworkPolicyEgressRule::default()]),
-            }
-        } else {
-            NetworkPolicySpec {
-                pod_selector: Some(selector(&wl.labels)),
-                policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-                ingress: Some(ingress_rules),
-                egress: Some(egress_rules),
-            }
-        };
         let path = generated::generated_path(Some(&items[wl.item]), "NetworkPolicy", &name);
         out.insert(
             (wl.namespace.clone(), name.clone()),
@@ -350,7 +272,180 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
         covered_ns.insert(wl.namespace.clone());
     }
 
-    for ns in &covered_ns {
+    namespace_policies(
+        items,
+        config,
+        g,
+        &covered_ns,
+        &uncovered,
+        &mut out,
+        &mut results,
+    );
+
+    unseen_policies(items, config, g, &mut out);
+    let denied: BTreeSet<String> = out
+        .keys()
+        .filter(|(_, name)| name == "default-deny")
+        .map(|(ns, _)| ns.clone())
+        .collect();
+    let covered: Vec<usize> = g.unseen.iter().map(|u| u.item).collect();
+    results.extend(super::unseen::operator_warnings(
+        items, config, &denied, &covered,
+    ));
+
+    Policies {
+        resources: marked(out),
+        results,
+    }
+}
+
+/// `<workload>-netpol` (`-egress-netpol` for an egress-only one); two workloads of one name and
+/// namespace (a Deployment and a StatefulSet) get their kind in the name too.
+fn policy_name(
+    names: &mut HashSet<(String, String)>,
+    wl: &crate::model::Workload,
+    egress_only: bool,
+) -> String {
+    let name = if egress_only {
+        format!("{}-egress-netpol", wl.name)
+    } else {
+        format!("{}-netpol", wl.name)
+    };
+    if names.insert((wl.namespace.clone(), name.clone())) {
+        return name;
+    }
+    let name = format!("{}-{}-netpol", wl.name, wl.kind.kind.to_lowercase());
+    names.insert((wl.namespace.clone(), name.clone()));
+    name
+}
+
+/// The policies in (namespace, name) order, each marked as generated with a file of its own.
+fn marked(out: BTreeMap<(String, String), (Value, String)>) -> Vec<Value> {
+    let mut used: HashSet<String> = HashSet::new();
+    out.into_iter()
+        .map(|((ns, name), (mut v, path))| {
+            let path = unique_path(&mut used, path, &ns, &name);
+            generated::mark_generated(&mut v, &path);
+            v
+        })
+        .collect()
+}
+
+/// The peers (and ports) of every workload: who may call it, whom it may call.
+type PeersOf = BTreeMap<usize, Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>>;
+
+/// Ingress and egress peers per workload, from the graph's flows, the ingress controllers,
+/// the callers and callees without pods, and the monitoring scrapers.
+fn peers_by_workload(config: &Config, g: &Graph) -> (PeersOf, PeersOf) {
+    let ix = g.model;
+    let controllers = super::ingress_controllers(config);
+    let mut ingress = PeersOf::new();
+    let mut egress = PeersOf::new();
+    for (&(from, to), ports) in &g.flows {
+        let (f, t) = (&ix.workloads[from], &ix.workloads[to]);
+        if f.labels.is_empty() || t.labels.is_empty() {
+            continue;
+        }
+        ingress
+            .entry(to)
+            .or_default()
+            .push((workload_peer(f, &t.namespace), ports.clone()));
+        egress
+            .entry(from)
+            .or_default()
+            .push((workload_peer(t, &f.namespace), ports.clone()));
+    }
+    for (&(c, w), ports) in &g.controllers {
+        ingress
+            .entry(w)
+            .or_default()
+            .push((peer_of(&controllers[c]), ports.clone()));
+    }
+    for (&w, peers) in &g.extra_ingress {
+        ingress.entry(w).or_default().extend(peers.iter().cloned());
+    }
+    for (&w, peers) in &g.extra_egress {
+        egress.entry(w).or_default().extend(peers.iter().cloned());
+    }
+    for (&(m, w), ports) in &g.monitoring {
+        ingress
+            .entry(w)
+            .or_default()
+            .push((peer_of(&config.network.monitoring[m].peer), ports.clone()));
+    }
+    (ingress, egress)
+}
+
+/// The policy of one workload: its callers and callees with DNS and its external services, or
+/// (when the user's own policies decide its ingress) an egress-only policy that keeps egress
+/// open as theirs leave it.
+fn workload_spec(
+    config: &Config,
+    g: &Graph,
+    w: usize,
+    egress_only: bool,
+    ingress: Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>,
+    egress: Vec<(NetworkPolicyPeer, BTreeSet<PortProto>)>,
+) -> NetworkPolicySpec {
+    let wl = &g.model.workloads[w];
+    let ingress_rules = group(ingress)
+        .into_iter()
+        .map(|(from, ports)| NetworkPolicyIngressRule {
+            from: Some(from),
+            ports: ports_of(&ports),
+        })
+        .collect();
+    let mut egress_rules = vec![dns_rule(config)];
+    egress_rules.extend(
+        group(egress)
+            .into_iter()
+            .map(|(to, ports)| NetworkPolicyEgressRule {
+                to: Some(to),
+                ports: ports_of(&ports),
+            }),
+    );
+    for ((_, ext), ports) in g
+        .external
+        .range((w, String::new())..)
+        .take_while(|((x, _), _)| *x == w)
+    {
+        egress_rules.push(NetworkPolicyEgressRule {
+            to: Some(ip_blocks(config, ext)),
+            ports: ports_of(ports),
+        });
+    }
+    if egress_only {
+        NetworkPolicySpec {
+            pod_selector: Some(selector(&wl.labels)),
+            policy_types: Some(vec!["Egress".into()]),
+            ingress: None,
+            // One empty rule: every destination, every port.
+            egress: Some(vec![NetworkPolicyEgressRule::default()]),
+        }
+    } else {
+        NetworkPolicySpec {
+            pod_selector: Some(selector(&wl.labels)),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(ingress_rules),
+            egress: Some(egress_rules),
+        }
+    }
+}
+
+/// The namespace-wide policies of every namespace a workload policy was written for:
+/// `allow-dns`, and `default-deny` unless a workload there has no policy of its own (it would
+/// lose all traffic: warned instead) or the config switches it off.
+fn namespace_policies(
+    items: &[Value],
+    config: &Config,
+    g: &Graph,
+    covered_ns: &BTreeSet<String>,
+    uncovered: &BTreeMap<String, Vec<String>>,
+    out: &mut BTreeMap<(String, String), (Value, String)>,
+    results: &mut Vec<FnResult>,
+) {
+    let ix = g.model;
+    for ns in covered_ns {
         let anchor = ix.namespace_objects.get(ns).map(|&i| &items[i]);
         let dns = NetworkPolicySpec {
             pod_selector: Some(LabelSelector::default()),
@@ -385,28 +480,6 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             (to_value(policy("default-deny", ns, deny)), path),
         );
     }
-
-    unseen_policies(items, config, g, &mut out);
-    let denied: BTreeSet<String> = out
-        .keys()
-        .filter(|(_, name)| name == "default-deny")
-        .map(|(ns, _)| ns.clone())
-        .collect();
-    let covered: Vec<usize> = g.unseen.iter().map(|u| u.item).collect();
-    results.extend(super::unseen::operator_warnings(
-        items, config, &denied, &covered,
-    ));
-
-    let mut used: HashSet<String> = HashSet::new();
-    let resources = out
-        .into_iter()
-        .map(|((ns, name), (mut v, path))| {
-            let path = unique_path(&mut used, path, &ns, &name);
-            generated::mark_generated(&mut v, &path);
-            v
-        })
-        .collect();
-    Policies { resources, results }
 }
 
 /// Policies for pods the input does not show but makes a controller create
