@@ -319,8 +319,31 @@ fn probe_container(
         settings,
         timeout_seconds: cand.timeout_seconds,
     };
-    fill_readiness(c, &user_r, readiness.as_ref(), &timings, enforce, path, out);
-    fill_liveness(c, &user_l, liveness.as_ref(), &timings, enforce, path, out);
+    let to = Target { enforce, path };
+    fill_probe(
+        c,
+        "readinessProbe",
+        user_r.is_some(),
+        readiness.as_ref(),
+        &timings.readiness(),
+        &to,
+        out,
+    );
+    if !fill_probe(
+        c,
+        "livenessProbe",
+        user_l.is_some(),
+        liveness.as_ref(),
+        &timings.liveness(),
+        &to,
+        out,
+    ) {
+        out.warn(format!(
+            "{path}: no livenessProbe added: the only check available is the one readiness uses, and a \
+             liveness probe identical to readiness restarts pods that are merely busy; set the class's \
+             probes.path for an HTTP readiness check, declare a second port, or write a livenessProbe"
+        ));
+    }
     if let (Some(r), Some(l)) = (&user_r, &user_l) {
         if identical(r, l, &ports) {
             out.warn(format!(
@@ -366,59 +389,29 @@ impl Timings<'_> {
     }
 }
 
-/// The user's readiness probe gets the missing timings; without one, the chosen candidate.
-fn fill_readiness(
+/// The user's probe gets the missing timings (a probe they wrote is never replaced here);
+/// without one, the chosen candidate. False when there is neither.
+fn fill_probe(
     c: &mut Value,
-    user: &Option<Value>,
+    key: &str,
+    user: bool,
     chosen: Option<&Value>,
-    timings: &Timings,
-    enforce: bool,
-    path: &str,
+    timings: &Probe,
+    to: &Target,
     out: &mut Outcome,
-) {
+) -> bool {
     match (user, chosen) {
-        (None, Some(r)) => fill(
-            c,
-            "readinessProbe",
-            Some(r),
-            &timings.readiness(),
-            enforce,
-            path,
-            out,
-        ),
-        (None, None) => {}
-        (Some(_), _) => fill(
-            c,
-            "readinessProbe",
-            None,
-            &timings.readiness(),
-            false,
-            path,
-            out,
-        ),
+        (true, _) => fill(c, key, None, timings, false, to.path, out),
+        (false, Some(p)) => fill(c, key, Some(p), timings, to.enforce, to.path, out),
+        (false, None) => return false,
     }
+    true
 }
 
-/// The user's liveness probe gets the missing timings; without one, the chosen candidate, or a
-/// warning when the only check left is the one readiness uses.
-fn fill_liveness(
-    c: &mut Value,
-    user: &Option<Value>,
-    chosen: Option<&Value>,
-    timings: &Timings,
+/// Where probes are filled and whether the class's values overwrite the manifest's.
+struct Target<'a> {
     enforce: bool,
-    path: &str,
-    out: &mut Outcome,
-) {
-    match (user, chosen) {
-        (None, Some(l)) => fill(c, "livenessProbe", Some(l), &timings.liveness(), enforce, path, out),
-        (Some(_), _) => fill(c, "livenessProbe", None, &timings.liveness(), false, path, out),
-        (None, None) => out.warn(format!(
-            "{path}: no livenessProbe added: the only check available is the one readiness uses, and a \
-             liveness probe identical to readiness restarts pods that are merely busy; set the class's \
-             probes.path for an HTTP readiness check, declare a second port, or write a livenessProbe"
-        )),
-    }
+    path: &'a str,
 }
 
 /// A startup probe for a slow starter: it guards liveness, so it asks the same question.

@@ -61,6 +61,21 @@ struct Prometheus<'a> {
     spec: &'a Value,
 }
 
+/// The `Prometheus` objects of the input (not local config).
+fn prometheuses(items: &[Value]) -> Vec<Prometheus<'_>> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.is_object() && !annotations::is_local_config(i) && is(i, "Prometheus"))
+        .map(|(n, i)| Prometheus {
+            item: n,
+            namespace: crate::object::namespace(i),
+            name: crate::object::name(i),
+            spec: &i["spec"],
+        })
+        .collect()
+}
+
 fn is(item: &Value, kind: &str) -> bool {
     item["kind"] == kind
         && workload::group_of(item["apiVersion"].as_str().unwrap_or_default()) == GROUP
@@ -144,6 +159,17 @@ fn monitor_namespaces(m: &Value) -> Option<Vec<String>> {
     })
 }
 
+/// An endpoint's `targetPort` on the pods: a number, or a container port's name.
+fn target_port(wl: &crate::model::Workload, target: &Value) -> BTreeSet<PortProto> {
+    if let Some(n) = port_number(target) {
+        [("TCP".to_string(), n)].into()
+    } else if let Some(t) = target.as_str() {
+        wl.port_named(t).into_iter().collect()
+    } else {
+        BTreeSet::new()
+    }
+}
+
 /// The scrape targets of one monitor: workload -> pod ports.
 fn targets(
     items: &[Value],
@@ -176,12 +202,8 @@ fn targets(
                                 TargetPort::Name(t) => wl.port_named(t),
                             })
                             .collect()
-                    } else if let Some(n) = port_number(&ep["targetPort"]) {
-                        [("TCP".to_string(), n)].into()
-                    } else if let Some(t) = ep["targetPort"].as_str() {
-                        wl.port_named(t).into_iter().collect()
                     } else {
-                        BTreeSet::new()
+                        target_port(wl, &ep["targetPort"])
                     };
                     out.entry(b).or_default().extend(ports);
                 }
@@ -201,14 +223,10 @@ fn targets(
             {
                 let ports: BTreeSet<PortProto> = if let Some(name) = ep["port"].as_str() {
                     wl.port_named(name).into_iter().collect()
-                } else if let Some(n) =
-                    port_number(&ep["portNumber"]).or_else(|| port_number(&ep["targetPort"]))
-                {
+                } else if let Some(n) = port_number(&ep["portNumber"]) {
                     [("TCP".to_string(), n)].into()
-                } else if let Some(t) = ep["targetPort"].as_str() {
-                    wl.port_named(t).into_iter().collect()
                 } else {
-                    BTreeSet::new()
+                    target_port(wl, &ep["targetPort"])
                 };
                 out.entry(w).or_default().extend(ports);
             }
@@ -364,17 +382,7 @@ pub fn monitors(items: &[Value], config: &Config, g: &mut Graph) {
             .unwrap_or_default()
             .to_string()
     };
-    let prometheuses: Vec<Prometheus> = items
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| live(i) && is(i, "Prometheus"))
-        .map(|(n, i)| Prometheus {
-            item: n,
-            namespace: i["metadata"]["namespace"].as_str().unwrap_or_default(),
-            name: i["metadata"]["name"].as_str().unwrap_or_default(),
-            spec: &i["spec"],
-        })
-        .collect();
+    let prometheuses = prometheuses(items);
     let namespaces = Namespaces(
         items
             .iter()
@@ -490,17 +498,7 @@ fn named(ports: &[(&str, i32)]) -> Vec<(String, PortProto)> {
 /// names are resolved, so a Service selecting those pods (kube-prometheus's `prometheus-k8s`)
 /// leads to them.
 pub fn operator_pods(items: &[Value], g: &mut Graph) {
-    let prometheuses: Vec<Prometheus> = items
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| i.is_object() && !annotations::is_local_config(i) && is(i, "Prometheus"))
-        .map(|(n, i)| Prometheus {
-            item: n,
-            namespace: i["metadata"]["namespace"].as_str().unwrap_or_default(),
-            name: i["metadata"]["name"].as_str().unwrap_or_default(),
-            spec: &i["spec"],
-        })
-        .collect();
+    let prometheuses = prometheuses(items);
     for p in &prometheuses {
         g.unseen.push(UnseenPods {
             item: p.item,
