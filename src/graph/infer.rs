@@ -659,106 +659,129 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
 /// Declared edges, class egress to external services, and monitoring.
 fn declared(items: &[Value], config: &Config, g: &mut Graph) {
     for e in &config.network.edges {
-        // An end outside the render: a PeerSpec, or `ns/name` of no workload or Service here.
-        let outside = |end: &EdgeEnd, g: &Graph| -> Option<PeerSpec> {
-            match end {
-                EdgeEnd::Peer(p) => Some(p.clone()),
-                EdgeEnd::Name(n) => {
-                    let (ns, name) = n.split_once('/')?;
-                    let known = !workloads_named(g.model, n).is_empty()
-                        || !service_named(g.model, n).is_empty();
-                    (!known && !n.starts_with("class:")).then(|| PeerSpec {
-                        namespace: Some(ns.to_string()),
-                        pod_labels: [(OUTSIDE_NAME_LABEL.to_string(), name.to_string())].into(),
-                        ..Default::default()
-                    })
-                }
-            }
-        };
-        let from_outside = outside(&e.from, g);
-        let to_outside = outside(&e.to, g);
-        let from = match (&from_outside, e.from.as_name()) {
-            (None, Some(n)) => workloads_named(g.model, n),
-            _ => Vec::new(),
-        };
-        // An end that names nothing is warned about once, by `unmatched` (with the names it
-        // may have meant), not here again.
-        let mut targets: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
-        let to_name = e.to.as_name().filter(|_| to_outside.is_none());
-        let services = to_name
-            .map(|n| service_named(g.model, n))
-            .unwrap_or_default();
-        for &s in &services {
-            let svc = &g.model.services[s];
-            for &b in &svc.backends {
-                let ports = if e.ports.is_empty() {
-                    svc.ports
-                        .iter()
-                        .filter_map(|sp| match &sp.target {
-                            TargetPort::Number(n) => Some((sp.protocol.clone(), *n)),
-                            TargetPort::Name(n) => g.model.workloads[b].port_named(n),
-                        })
-                        .collect()
-                } else {
-                    edge_ports(&g.model.workloads[b], &e.ports)
-                };
-                targets.push((b, ports));
+        declared_edge(g, e);
+    }
+    class_egress(config, g);
+    monitoring_peers(config, g);
+    scrape_annotations(items, config, g);
+}
+
+/// One `networkPolicy.edges` entry: flows between the workloads it names, and the half of a
+/// flow this render owns when one end is outside it.
+fn declared_edge(g: &mut Graph, e: &crate::config::EdgeSpec) {
+    // An end outside the render: a PeerSpec, or `ns/name` of no workload or Service here.
+    let outside = |end: &EdgeEnd, g: &Graph| -> Option<PeerSpec> {
+        match end {
+            EdgeEnd::Peer(p) => Some(p.clone()),
+            EdgeEnd::Name(n) => {
+                let (ns, name) = n.split_once('/')?;
+                let known = !workloads_named(g.model, n).is_empty()
+                    || !service_named(g.model, n).is_empty();
+                (!known && !n.starts_with("class:")).then(|| PeerSpec {
+                    namespace: Some(ns.to_string()),
+                    pod_labels: [(OUTSIDE_NAME_LABEL.to_string(), name.to_string())].into(),
+                    ..Default::default()
+                })
             }
         }
-        if services.is_empty()
-            && let Some(n) = to_name
-        {
-            for w in workloads_named(g.model, n) {
-                let ports = if e.ports.is_empty() {
-                    g.model.workloads[w].all_ports()
-                } else {
-                    edge_ports(&g.model.workloads[w], &e.ports)
-                };
-                targets.push((w, ports));
-            }
+    };
+    let from_outside = outside(&e.from, g);
+    let to_outside = outside(&e.to, g);
+    let from = match (&from_outside, e.from.as_name()) {
+        (None, Some(n)) => workloads_named(g.model, n),
+        _ => Vec::new(),
+    };
+    // An end that names nothing is warned about once, by `unmatched` (with the names it
+    // may have meant), not here again.
+    let to_name = e.to.as_name().filter(|_| to_outside.is_none());
+    let targets = edge_targets(g, e, to_name);
+    let any = |mut ports: BTreeSet<PortProto>| {
+        if ports.is_empty() {
+            ports.insert((ANY_PORT.0.to_string(), ANY_PORT.1));
         }
-        let any = |mut ports: BTreeSet<PortProto>| {
-            if ports.is_empty() {
-                ports.insert((ANY_PORT.0.to_string(), ANY_PORT.1));
+        ports
+    };
+    for &f in &from {
+        for (t, ports) in &targets {
+            if f == *t {
+                continue;
             }
-            ports
-        };
-        for &f in &from {
-            for (t, ports) in &targets {
-                if f == *t {
-                    continue;
-                }
-                g.flows
-                    .entry((f, *t))
-                    .or_default()
-                    .extend(any(ports.clone()));
-            }
-        }
-        // Peers outside the render: the half of the flow this render's policies own.
-        if let Some(peer) = &from_outside {
-            for (t, ports) in &targets {
-                g.extra_ingress
-                    .entry(*t)
-                    .or_default()
-                    .push((super::policy::peer_of(peer), any(ports.clone())));
-            }
-        }
-        if let Some(peer) = &to_outside {
-            // Names cannot be resolved on pods the render does not hold: numbers only.
-            let ports: BTreeSet<PortProto> = e
-                .ports
-                .iter()
-                .filter_map(port_number)
-                .map(|p| ("TCP".to_string(), p))
-                .collect();
-            for &f in &from {
-                g.extra_egress
-                    .entry(f)
-                    .or_default()
-                    .push((super::policy::peer_of(peer), any(ports.clone())));
-            }
+            g.flows
+                .entry((f, *t))
+                .or_default()
+                .extend(any(ports.clone()));
         }
     }
+    // Peers outside the render: the half of the flow this render's policies own.
+    if let Some(peer) = &from_outside {
+        for (t, ports) in &targets {
+            g.extra_ingress
+                .entry(*t)
+                .or_default()
+                .push((super::policy::peer_of(peer), any(ports.clone())));
+        }
+    }
+    if let Some(peer) = &to_outside {
+        // Names cannot be resolved on pods the render does not hold: numbers only.
+        let ports: BTreeSet<PortProto> = e
+            .ports
+            .iter()
+            .filter_map(port_number)
+            .map(|p| ("TCP".to_string(), p))
+            .collect();
+        for &f in &from {
+            g.extra_egress
+                .entry(f)
+                .or_default()
+                .push((super::policy::peer_of(peer), any(ports.clone())));
+        }
+    }
+}
+
+/// The workloads an edge's `to` names (through a Service, or directly), with the pod ports.
+fn edge_targets(
+    g: &Graph,
+    e: &crate::config::EdgeSpec,
+    to_name: Option<&str>,
+) -> Vec<(usize, BTreeSet<PortProto>)> {
+    let mut targets: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
+    let services = to_name
+        .map(|n| service_named(g.model, n))
+        .unwrap_or_default();
+    for &s in &services {
+        let svc = &g.model.services[s];
+        for &b in &svc.backends {
+            let ports = if e.ports.is_empty() {
+                svc.ports
+                    .iter()
+                    .filter_map(|sp| match &sp.target {
+                        TargetPort::Number(n) => Some((sp.protocol.clone(), *n)),
+                        TargetPort::Name(n) => g.model.workloads[b].port_named(n),
+                    })
+                    .collect()
+            } else {
+                edge_ports(&g.model.workloads[b], &e.ports)
+            };
+            targets.push((b, ports));
+        }
+    }
+    if services.is_empty()
+        && let Some(n) = to_name
+    {
+        for w in workloads_named(g.model, n) {
+            let ports = if e.ports.is_empty() {
+                g.model.workloads[w].all_ports()
+            } else {
+                edge_ports(&g.model.workloads[w], &e.ports)
+            };
+            targets.push((w, ports));
+        }
+    }
+    targets
+}
+
+/// Each class's `network.egress` to external services.
+fn class_egress(config: &Config, g: &mut Graph) {
     for w in 0..g.model.workloads.len() {
         let Some(class) = g.model.workloads[w]
             .class_name()
@@ -774,6 +797,10 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
                 .extend(ports);
         }
     }
+}
+
+/// The configured monitoring scrapers, on each workload's metrics ports.
+fn monitoring_peers(config: &Config, g: &mut Graph) {
     for (m, spec) in config.network.monitoring.iter().enumerate() {
         for w in 0..g.model.workloads.len() {
             let wl = &g.model.workloads[w];
@@ -790,7 +817,6 @@ fn declared(items: &[Value], config: &Config, g: &mut Graph) {
             }
         }
     }
-    scrape_annotations(items, config, g);
 }
 
 /// `prometheus.io/scrape: "true"` on a pod template or on a Service selecting it (the

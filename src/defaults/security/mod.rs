@@ -264,23 +264,7 @@ impl Hardening<'_> {
             out,
         );
 
-        let key = "automountServiceAccountToken";
-        match &self.keeps_token {
-            // Kept even under enforce: the token is how this pod reaches the API server.
-            Some(why) => out.results.push(crate::krm::FnResult::info(format!(
-                "{}.{key} left as it is (the token stays mounted): {why}; set it to false yourself if the \
-                 program never calls the Kubernetes API",
-                self.base
-            ))),
-            None => {
-                // A null is an unset field (the API server treats it so).
-                let unset = obj.get(key).is_none_or(Value::is_null);
-                if unset || (self.enforce && obj[key] != Value::Bool(false)) {
-                    obj.insert(key.into(), Value::Bool(false));
-                    out.set(D, format!("{}.{key}", self.base), Value::Bool(false));
-                }
-            }
-        }
+        self.token(obj, out);
 
         let effective_user = obj
             .get("securityContext")
@@ -345,21 +329,27 @@ impl Hardening<'_> {
         if let Some(port) = lowest_port {
             self.unprivileged_ports(spec, port, out);
         }
-        if let (false, Some(obj)) = (new_volumes.is_empty(), spec.as_object_mut()) {
-            let list = obj
-                .entry("volumes")
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if let Some(list) = list.as_array_mut() {
-                for v in new_volumes {
-                    let name = v["name"].as_str().unwrap_or_default().to_string();
-                    out.set(D, format!("{}.volumes[name={name}]", self.base), v.clone());
-                    list.push(v);
+        self.add_volumes(spec, new_volumes, out);
+    }
+
+    /// The ServiceAccount token: kept (with an info result saying why) for an API client, else
+    /// not mounted.
+    fn token(&self, obj: &mut Map<String, Value>, out: &mut Outcome) {
+        let key = "automountServiceAccountToken";
+        match &self.keeps_token {
+            // Kept even under enforce: the token is how this pod reaches the API server.
+            Some(why) => out.results.push(crate::krm::FnResult::info(format!(
+                "{}.{key} left as it is (the token stays mounted): {why}; set it to false yourself if the \
+                 program never calls the Kubernetes API",
+                self.base
+            ))),
+            None => {
+                // A null is an unset field (the API server treats it so).
+                let unset = obj.get(key).is_none_or(Value::is_null);
+                if unset || (self.enforce && obj[key] != Value::Bool(false)) {
+                    obj.insert(key.into(), Value::Bool(false));
+                    out.set(D, format!("{}.{key}", self.base), Value::Bool(false));
                 }
-            } else {
-                out.warn(format!(
-                    "{}.volumes is not a list; no emptyDir volumes added",
-                    self.base
-                ));
             }
         }
     }

@@ -5,6 +5,27 @@
 use super::*;
 
 impl Hardening<'_> {
+    /// Appends the emptyDir volumes this run made to the pod's list.
+    pub(super) fn add_volumes(&self, spec: &mut Value, new_volumes: Vec<Value>, out: &mut Outcome) {
+        if let (false, Some(obj)) = (new_volumes.is_empty(), spec.as_object_mut()) {
+            let list = obj
+                .entry("volumes")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(list) = list.as_array_mut() {
+                for v in new_volumes {
+                    let name = v["name"].as_str().unwrap_or_default().to_string();
+                    out.set(D, format!("{}.volumes[name={name}]", self.base), v.clone());
+                    list.push(v);
+                }
+            } else {
+                out.warn(format!(
+                    "{}.volumes is not a list; no emptyDir volumes added",
+                    self.base
+                ));
+            }
+        }
+    }
+
     /// An emptyDir for every path the container writes that no volume covers yet.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn writable_paths(
