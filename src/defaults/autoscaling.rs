@@ -44,7 +44,15 @@ pub fn apply(ctx: &WorkloadCtx, item: &mut Value, out: &mut Outcome) {
             }
             return;
         }
-        Autoscaler::User { name, .. } => format!("the user's {KIND}/{name}"),
+        Autoscaler::User { name, .. } => {
+            if ctx.class.env.autoscaling.is_some() {
+                // Said so the report can tell why the HPA column is empty.
+                out.results.push(FnResult::info(format!(
+                    "no {KIND} generated: the user's {KIND}/{name} already scales this workload"
+                )));
+            }
+            format!("the user's {KIND}/{name}")
+        }
         Autoscaler::Generated => {
             let Some(settings) = &ctx.class.env.autoscaling else {
                 return;
