@@ -1255,3 +1255,84 @@ fn cilium_proxies_are_reported_as_unselectable() {
     );
     assert!(said(&out.results, "warning", &["acme-edge"]).is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Patterns found in public stacks (measured on ingress-nginx's deploy.yaml, cert-manager's
+// chart and Argo CD's install.yaml)
+
+/// ingress-nginx as its static manifest ships it: the controller, its LoadBalancer Service and
+/// its IngressClass, beside an app routed through it.
+fn ingress_nginx_with_an_app() -> Vec<Value> {
+    vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress-nginx"}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx",
+                "labels": {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}},
+            "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}},
+                "template": {"metadata": {"labels": {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}},
+                    "spec": {"containers": [{"name": "controller", "image": "registry.k8s.io/ingress-nginx/controller:v1.12.1",
+                        "ports": [{"name": "http", "containerPort": 80}, {"name": "https", "containerPort": 443}]}]}}}}),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"},
+            "spec": {"type": "LoadBalancer", "selector": {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+                "ports": [{"name": "http", "port": 80, "targetPort": "http"}, {"name": "https", "port": 443, "targetPort": "https"}]}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx"},
+            "spec": {"controller": "k8s.io/ingress-nginx"}}),
+        deployment("shop", "web", Some(("http", 8080)), json!([])),
+        service("shop", "web", 80, json!("http")),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"ingressClassName": "nginx", "rules": [{"host": "shop.example.com", "http": {"paths": [
+                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}),
+    ]
+}
+
+#[test]
+fn an_ingress_controller_in_the_input_reaches_the_backends_it_routes_to() {
+    let out = prod(&ingress_nginx_with_an_app(), json!({}));
+    let net = Net::of(&out.items);
+    let controller = net.pod("ingress-nginx", "ingress-nginx-controller");
+    let web = net.pod("shop", "web");
+    assert!(net.tcp(INTERNET, controller, 80), "its LoadBalancer");
+    assert!(net.tcp(controller, web, 8080), "proxying to the backend");
+    assert!(!net.tcp(controller, web, 9999), "only the routed port");
+}
+
+#[test]
+fn cert_managers_controller_reaches_acme_and_nameservers() {
+    let mut controller = deployment(
+        "cert-manager",
+        "cert-manager",
+        Some(("http-metrics", 9402)),
+        json!([]),
+    );
+    controller["spec"]["template"]["spec"]["containers"][0]["image"] =
+        json!("quay.io/jetstack/cert-manager-controller:v1.17.2");
+    let out = prod(&[controller], json!({}));
+    let net = Net::of(&out.items);
+    let pod = net.pod("cert-manager", "cert-manager");
+    for port in [443, 80, 53] {
+        assert!(net.tcp(pod, INTERNET, port), "TCP {port}");
+    }
+    assert!(
+        net.c.allowed(pod, INTERNET, "UDP", 53),
+        "DNS-01 checks over UDP"
+    );
+    assert_said(&out.results, "info", &["cert-manager", "ACME"]);
+}
+
+#[test]
+fn services_the_users_own_policies_admit_are_not_reported_uncalled() {
+    let items = vec![
+        deployment("cd", "cd-server", Some(("http", 8080)), json!([])),
+        service("cd", "cd-server", 80, json!("http")),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "cd-server-network-policy", "namespace": "cd"},
+            "spec": {"podSelector": {"matchLabels": {"app": "cd-server"}}, "policyTypes": ["Ingress"],
+                "ingress": [{"ports": [{"port": 8080}]}]}}),
+    ];
+    let out = prod(&items, json!({}));
+    assert!(
+        said(&out.results, "warning", &["cd-server", "no caller"]).is_empty(),
+        "{}",
+        serde_json::to_string_pretty(&out.results).unwrap()
+    );
+}

@@ -120,6 +120,10 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
     for w in 0..g.model.workloads.len() {
         let texts = texts_of(items, g.model, &g.model.workloads[w], &mut g.results);
         for t in &texts {
+            // `POD_NAMESPACE=cert-manager` names a namespace, not the Service of that name.
+            if t.env.as_deref().is_some_and(refs::is_namespace_key) {
+                continue;
+            }
             let hosts = if t.file {
                 super::precision::file_hosts(&t.text)
             } else {
@@ -139,6 +143,8 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
     super::platform::api_server_callers(items, config, &mut g);
     super::platform::api_server_clients(items, config, &mut g);
     super::platform::outside_callers(items, &mut g);
+    super::outbound::controller_egress(config, &mut g);
+    super::outbound::known_callers(items, &mut g);
     super::platform::uncalled_services(items, config, &mut g);
     g
 }

@@ -33,6 +33,7 @@ pub mod gateways;
 pub mod infer;
 pub mod monitors;
 pub mod names;
+pub mod outbound;
 pub mod platform;
 pub mod policy;
 pub mod precision;

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::Value;
 
 use super::infer::{ANY_PORT, Graph};
-use crate::config::{Config, Mode, UncalledServices};
+use crate::config::{Config, Mode, UncalledServices, UserPolicies};
 use crate::krm::{FnResult, annotations};
 use crate::model::{PortProto, Service, TargetPort, port_number};
 use crate::workload;
@@ -291,6 +291,12 @@ pub fn uncalled_services(items: &[Value], config: &Config, g: &mut Graph) {
         }
     }
     let any = (ANY_PORT.0.to_string(), ANY_PORT.1);
+    let keep = config.network.user_policies.unwrap_or(UserPolicies::Keep) == UserPolicies::Keep;
+    let theirs = if keep {
+        g.model.user_covered()
+    } else {
+        BTreeSet::new()
+    };
     for s in 0..g.model.services.len() {
         let svc = g.model.services[s].clone();
         if !svc.has_selector || svc.backends.is_empty() {
@@ -299,7 +305,9 @@ pub fn uncalled_services(items: &[Value], config: &Config, g: &mut Graph) {
         let chosen: Vec<usize> = (0..svc.ports.len()).collect();
         let mut uncalled = Vec::new();
         for &b in &svc.backends {
-            if !g.model.workloads[b].managed {
+            // The user's own policies decide who reaches it (`userPolicies: keep`): what its pods
+            // accept is theirs to say, not ours to report.
+            if !g.model.workloads[b].managed || theirs.contains(&b) {
                 continue;
             }
             let targets = backend_ports(g, &svc, &chosen, b);

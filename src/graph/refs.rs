@@ -60,7 +60,10 @@ pub fn hosts(text: &str) -> Vec<HostRef> {
         let scheme = rest.starts_with(b"://");
         let userinfo = rest.first() == Some(&b'@')
             || (rest.first() == Some(&b':') && has_at_before_slash(rest));
-        if path_segment || scheme || userinfo || !is_dns_name(token) {
+        // `--secret-namespace=cert-manager` names a namespace, which may share its name with
+        // a Service (cert-manager's webhook flags do): not a host.
+        let namespace_value = text[..start].to_ascii_lowercase().ends_with("namespace=");
+        if path_segment || scheme || userinfo || namespace_value || !is_dns_name(token) {
             continue;
         }
         let port = rest
@@ -109,6 +112,11 @@ pub fn looks_in_cluster(host: &str, known_namespace: impl Fn(&str) -> bool) -> b
     }
 }
 
+/// Env var names whose values are namespace names (`POD_NAMESPACE`), never hosts.
+pub fn is_namespace_key(key: &str) -> bool {
+    key.to_ascii_uppercase().ends_with("NAMESPACE")
+}
+
 /// Env var names whose values are host names or URLs by convention.
 pub fn is_address_key(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
@@ -130,6 +138,13 @@ pub fn is_address_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_flag_values_are_not_hosts() {
+        assert!(hosts("--dynamic-serving-ca-secret-namespace=cert-manager").is_empty());
+        assert_eq!(hosts("--redis=redis:6379")[0].host, "redis");
+        assert!(is_namespace_key("POD_NAMESPACE") && !is_namespace_key("REDIS_HOST"));
+    }
 
     fn names(text: &str) -> Vec<(String, Option<i32>)> {
         hosts(text).into_iter().map(|h| (h.host, h.port)).collect()
