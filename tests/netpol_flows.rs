@@ -1336,3 +1336,23 @@ fn services_the_users_own_policies_admit_are_not_reported_uncalled() {
         serde_json::to_string_pretty(&out.results).unwrap()
     );
 }
+
+#[test]
+fn an_ingress_controller_alone_keeps_its_egress_to_other_renders_backends() {
+    // ingress-nginx's deploy.yaml rendered on its own: the Ingresses it will serve live in
+    // other renders, so no backend is in this input.
+    let items: Vec<Value> = ingress_nginx_with_an_app()
+        .into_iter()
+        .filter(|i| i["metadata"]["namespace"] != "shop")
+        .collect();
+    let out = prod(&items, json!({}));
+    let mut net = Net::of(&out.items);
+    let controller = net.pod("ingress-nginx", "ingress-nginx-controller");
+    let elsewhere = net.add("shop", "web", json!({"app": "web"}), &[8080]);
+    assert!(net.tcp(controller, elsewhere, 8080));
+    assert_said(
+        &out.results,
+        "info",
+        &["ingress-nginx-controller", "ingress controller"],
+    );
+}

@@ -219,6 +219,34 @@ fn gateway_preset(class: &str, controller: Option<&str>) -> Option<Placement> {
     None
 }
 
+/// The pods that proxy Ingress traffic: the configured controllers; else the preset of every
+/// IngressClass in the input (ingress-nginx's narrows to its controller pods, leaving its
+/// admission Jobs out); else the default controller.
+pub fn controller_peers(items: &[Value], config: &Config) -> Vec<PeerSpec> {
+    if config.network.ingress_controllers.is_some() {
+        return super::ingress_controllers(config);
+    }
+    let mut out: Vec<PeerSpec> = Vec::new();
+    for item in items.iter().filter(|i| live(i)) {
+        if !(group(item) == "networking.k8s.io" && item["kind"] == "IngressClass") {
+            continue;
+        }
+        let controller = item["spec"]["controller"].as_str();
+        for peer in ingress_preset(crate::object::name(item), controller)
+            .map(|p| p.peers)
+            .unwrap_or_default()
+        {
+            if !out.contains(&peer) {
+                out.push(peer);
+            }
+        }
+    }
+    if out.is_empty() {
+        out = super::ingress_controllers(config);
+    }
+    out
+}
+
 /// How a route's backends are reached.
 pub enum Via {
     /// By the configured (or default) ingress controllers, as without presets.

@@ -144,6 +144,7 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
     super::platform::api_server_clients(items, config, &mut g);
     super::platform::outside_callers(items, &mut g);
     super::outbound::controller_egress(config, &mut g);
+    super::outbound::controller_open_egress(items, config, &mut g);
     super::outbound::known_callers(items, &mut g);
     super::platform::uncalled_services(items, config, &mut g);
     g

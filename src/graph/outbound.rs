@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use serde_json::Value;
 
-use super::infer::Graph;
+use super::infer::{ANY_PORT, Graph};
 use crate::config::selector::glob_match;
 use crate::config::{Config, PeerSpec};
 use crate::krm::FnResult;
@@ -94,6 +94,38 @@ pub fn controller_egress(config: &Config, g: &mut Graph) {
     }
     for (from, to, ports) in add {
         g.flows.entry((from, to)).or_default().extend(ports);
+    }
+}
+
+/// An ingress controller proxies to the backends of Ingresses in any render, most of which
+/// this input does not hold: its egress to the cluster's pods stays open (any namespace, any
+/// port), said in an info result, instead of only the backends this render shows.
+pub fn controller_open_egress(items: &[Value], config: &Config, g: &mut Graph) {
+    let peers = super::gateways::controller_peers(items, config);
+    let every_pod = NetworkPolicyPeer {
+        namespace_selector: Some(Default::default()),
+        ..Default::default()
+    };
+    let any: BTreeSet<PortProto> = [(ANY_PORT.0.to_string(), ANY_PORT.1)].into();
+    for w in 0..g.model.workloads.len() {
+        let wl = &g.model.workloads[w];
+        if !wl.managed || !peers.iter().any(|p| selects_spec(p, wl)) {
+            continue;
+        }
+        g.results.push(
+            FnResult::info(format!(
+                "{}: an ingress controller: egress to pods of every namespace stays open, since it \
+                 proxies to the backends of Ingresses in any render; narrow it with your own \
+                 NetworkPolicy (userPolicies: keep) or annotate the workload \
+                 apply-defaults.dev/skip: networkPolicy",
+                wl.display()
+            ))
+            .about(&items[wl.item]),
+        );
+        g.extra_egress
+            .entry(w)
+            .or_default()
+            .push((every_pod.clone(), any.clone()));
     }
 }
 
