@@ -1356,3 +1356,37 @@ fn an_ingress_controller_alone_keeps_its_egress_to_other_renders_backends() {
         &["ingress-nginx-controller", "ingress controller"],
     );
 }
+
+#[test]
+fn a_helm_stream_gets_one_pair_of_namespace_policies_in_its_release_namespace() {
+    // `helm template -n shop`: one template writes the namespace, the others none.
+    let mut cache = deployment("", "cache", Some(("redis", 6379)), json!([]));
+    cache["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("namespace");
+    let items = vec![
+        deployment(
+            "shop",
+            "web",
+            Some(("http", 8080)),
+            json!([{"name": "CACHE_HOST", "value": "cache"}]),
+        ),
+        service("shop", "web", 80, json!("http")),
+        cache,
+    ];
+    let out = prod(&items, json!({}));
+    for name in ["allow-dns", "default-deny"] {
+        let namespaces: Vec<&Value> = out
+            .items
+            .iter()
+            .filter(|i| i["kind"] == "NetworkPolicy" && i["metadata"]["name"] == name)
+            .map(|i| &i["metadata"]["namespace"])
+            .collect();
+        assert_eq!(
+            namespaces,
+            [&json!("shop")],
+            "{name}: one, in the release namespace"
+        );
+    }
+}

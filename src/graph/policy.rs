@@ -222,12 +222,16 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
     let mut covered_ns: BTreeSet<String> = BTreeSet::new();
     let mut uncovered: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut names: HashSet<(String, String)> = HashSet::new();
+    // The namespace whose `allow-dns`/`default-deny` covers a workload: its own, or for a
+    // namespace-less object of a `helm template` stream the release namespace it will land in
+    // (a second, namespace-less pair would be a duplicate object under `helm install -n`).
+    let home = |wl: &crate::model::Workload| match (&g.release_namespace, wl.namespace.as_str()) {
+        (Some(release), "") => release.clone(),
+        _ => wl.namespace.clone(),
+    };
     for (w, wl) in ix.workloads.iter().enumerate() {
         if !wl.managed {
-            uncovered
-                .entry(wl.namespace.clone())
-                .or_default()
-                .push(wl.name.clone());
+            uncovered.entry(home(wl)).or_default().push(wl.name.clone());
             continue;
         }
         // Left to the user's policies; if none of them restricts egress, the namespace
@@ -237,7 +241,7 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
         // compiled-in defaults no manifest shows.
         let theirs_cover_egress = user_egress.contains(&w);
         if user.contains(&w) && (theirs_cover_egress || wl.labels.is_empty()) {
-            covered_ns.insert(wl.namespace.clone());
+            covered_ns.insert(home(wl));
             continue;
         }
         if wl.labels.is_empty() {
@@ -248,10 +252,7 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
                 ))
                 .about(&items[wl.item]),
             );
-            uncovered
-                .entry(wl.namespace.clone())
-                .or_default()
-                .push(wl.name.clone());
+            uncovered.entry(home(wl)).or_default().push(wl.name.clone());
             continue;
         }
         let egress_only = user.contains(&w);
@@ -269,7 +270,7 @@ pub fn emit(items: &[Value], config: &Config, g: &Graph) -> Policies {
             (wl.namespace.clone(), name.clone()),
             (to_value(policy(&name, &wl.namespace, spec)), path),
         );
-        covered_ns.insert(wl.namespace.clone());
+        covered_ns.insert(home(wl));
     }
 
     namespace_policies(
