@@ -50,8 +50,8 @@ pub struct ServiceAccounts {
 impl ServiceAccounts {
     /// Reads one input item; items of other kinds are ignored.
     pub fn add(&mut self, item: &Value) {
-        let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
-        let name = item["metadata"]["name"].as_str().unwrap_or_default();
+        let ns = crate::object::namespace(item);
+        let name = crate::object::name(item);
         match item["kind"].as_str() {
             Some("ServiceAccount") if !name.is_empty() => {
                 self.entry(ns, name).automount = item["automountServiceAccountToken"].as_bool();

@@ -301,10 +301,7 @@ impl Routing {
         };
         let mut gateway_classes: HashMap<String, Option<String>> = HashMap::new();
         for item in items.iter().filter(|i| live(i)) {
-            let name = item["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let name = crate::object::name(item).to_string();
             match (group(item), item["kind"].as_str().unwrap_or_default()) {
                 ("networking.k8s.io", "IngressClass") => {
                     let default = item["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"]
@@ -328,14 +325,8 @@ impl Routing {
             if !(group(item) == GATEWAY_GROUP && item["kind"] == "Gateway") {
                 continue;
             }
-            let ns = item["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let name = item["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let ns = crate::object::namespace(item).to_string();
+            let name = crate::object::name(item).to_string();
             let class = item["spec"]["gatewayClassName"]
                 .as_str()
                 .unwrap_or_default();
@@ -424,7 +415,7 @@ impl Routing {
         if self.configured {
             return Via::Configured;
         }
-        let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
+        let ns = crate::object::namespace(item);
         if item["kind"] == "Ingress" {
             let class = item["spec"]["ingressClassName"]
                 .as_str()
@@ -456,7 +447,7 @@ impl Routing {
                     g.results.push(
                         FnResult::warning(format!(
                             "Ingress {} has ingressClassName `{class}`{what}, a controller the function has no preset for: no NetworkPolicy admits it to the Ingress backends; name its pods under spec.networkPolicy.ingressControllers",
-                            item["metadata"]["name"].as_str().unwrap_or_default()
+                            crate::object::name(item)
                         ))
                         .about(item),
                     );
@@ -472,7 +463,7 @@ impl Routing {
                 g.results.push(
                     FnResult::warning(format!(
                         "Ingress {} (class `{class}`): {why}; the generated NetworkPolicies drop its traffic to the backends",
-                        item["metadata"]["name"].as_str().unwrap_or_default()
+                        crate::object::name(item)
                     ))
                     .about(item),
                 );
@@ -503,7 +494,7 @@ impl Routing {
             // The parent Gateway is not in the input (another app's render): the default
             // controllers, said, since a Gateway's proxies are rarely ingress-nginx's.
             let kind = item["kind"].as_str().unwrap_or_default();
-            let name = item["metadata"]["name"].as_str().unwrap_or_default();
+            let name = crate::object::name(item);
             if self.warned.insert(format!("route:{kind}:{ns}:{name}")) {
                 g.results.push(
                     FnResult::warning(format!(

@@ -559,7 +559,7 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
             continue;
         }
         let group = workload::group_of(item["apiVersion"].as_str().unwrap_or_default());
-        let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
+        let ns = crate::object::namespace(item);
         let mut backends: Vec<(String, String, Option<Value>)> = Vec::new();
         match (group, item["kind"].as_str().unwrap_or_default()) {
             ("networking.k8s.io" | "extensions", "Ingress") => {

@@ -376,12 +376,7 @@ fn peer(ns: &str, labels: BTreeMap<String, String>) -> NetworkPolicyPeer {
 /// ServiceMonitors and PodMonitors: ingress for the scrapes; and the operator's own pods.
 pub fn monitors(items: &[Value], config: &Config, g: &mut Graph) {
     let live = |item: &Value| item.is_object() && !annotations::is_local_config(item);
-    let name_of = |item: &'_ Value| {
-        item["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let name_of = |item: &'_ Value| crate::object::name(item).to_string();
     let prometheuses = prometheuses(items);
     let namespaces = Namespaces(
         items
@@ -466,7 +461,7 @@ fn full_labels(
     mut own: BTreeMap<String, String>,
     extra: &[(&str, &str)],
 ) -> BTreeMap<String, String> {
-    let name = item["metadata"]["name"].as_str().unwrap_or_default();
+    let name = crate::object::name(item);
     for (k, v) in extra {
         own.insert(k.to_string(), v.to_string());
     }

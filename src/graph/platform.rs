@@ -136,7 +136,7 @@ pub fn api_server_callers(items: &[Value], config: &Config, g: &mut Graph) {
                     FnResult::warning(format!(
                         "{} {} calls port {port} of Service {ns}/{name}, which has no such port; no NetworkPolicy admits the API server to it",
                         item["kind"].as_str().unwrap_or_default(),
-                        item["metadata"]["name"].as_str().unwrap_or_default()
+                        crate::object::name(item)
                     ))
                     .about(item),
                 );

@@ -79,7 +79,7 @@ pub fn operator_warnings(
         if !group.contains('.') || group.ends_with("k8s.io") {
             continue;
         }
-        let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
+        let ns = crate::object::namespace(item);
         if !denied.contains(ns)
             || crate::workload::kind_of(item, &config.workload_kinds).is_some()
             || !asks_for_pods(&item["spec"])
@@ -90,7 +90,7 @@ pub fn operator_warnings(
             crate::krm::FnResult::warning(format!(
                 "{} {} asks an operator for pods the input does not show; the namespace default-deny isolates them: declare their flows under spec.networkPolicy.edges with a {{namespace, podLabels}} peer, or set networkPolicy.defaultDeny: false",
                 item["kind"].as_str().unwrap_or_default(),
-                item["metadata"]["name"].as_str().unwrap_or_default()
+                crate::object::name(item)
             ))
             .about(item),
         );
