@@ -19,7 +19,8 @@ use serde_json::Value;
 
 use super::refs::{self, HostRef};
 use crate::config::{Config, EdgeEnd, PeerSpec};
-use crate::krm::{FnResult, annotations};
+use crate::krm::FnResult;
+use crate::model::links::{Link, Pointer};
 use crate::model::{Model, PortProto, Service, TargetPort, Workload, port_number, scalar};
 use crate::workload;
 
@@ -63,19 +64,7 @@ impl Graph<'_> {
     /// The Service a reference names, in the namespace given. Objects without a namespace are
     /// found from the release namespace and the other way round: they land there.
     pub fn service(&self, ns: &str, name: &str) -> Option<usize> {
-        self.model
-            .service(ns, name)
-            .or_else(|| match self.release_namespace.as_deref() {
-                Some(release) if ns.is_empty() => self.model.service(release, name),
-                Some(release) if ns == release => self.model.service("", name),
-                // `svc.ns.svc` of a namespace nothing in the stream carries, and a Service of
-                // that name without a namespace: a chart writing `.Release.Namespace` into its
-                // URLs, rendered without `--namespace`.
-                _ if !ns.is_empty() && !self.model.namespaces.contains(ns) => {
-                    self.model.service("", name)
-                }
-                _ => None,
-            })
+        self.model.resolve_service(ns, name)
     }
 }
 
@@ -105,13 +94,7 @@ pub fn build<'m>(items: &[Value], config: &Config, model: &'m Model) -> Graph<'m
         uncalled: Vec::new(),
         extra_egress: BTreeMap::new(),
         unseen: Vec::new(),
-        release_namespace: super::names::release_namespace(
-            model
-                .workloads
-                .iter()
-                .map(|w| w.namespace.as_str())
-                .chain(model.services.iter().map(|s| s.namespace.as_str())),
-        ),
+        release_namespace: model.release_namespace.clone(),
         results: Vec::new(),
     };
     // Before names are resolved: Services of the input may select these pods.
@@ -554,73 +537,22 @@ fn add_service_flow(
 fn routes(items: &[Value], config: &Config, g: &mut Graph) {
     let controllers = super::ingress_controllers(config).len();
     let mut routing = super::gateways::Routing::new(items, config, g);
-    for item in items {
-        if !item.is_object() || annotations::is_local_config(item) {
+    let model = g.model;
+    let mut by_route: BTreeMap<usize, Vec<&Link>> = BTreeMap::new();
+    for l in model.links.iter().filter(|l| l.pointer == Pointer::Route) {
+        by_route.entry(l.item).or_default().push(l);
+    }
+    // One route object at a time, every route (one without backends still has its class
+    // checked): the way in is decided per route.
+    for (i, item) in items.iter().enumerate() {
+        if !crate::model::links::is_route(item) {
             continue;
         }
-        let group = workload::group_of(item["apiVersion"].as_str().unwrap_or_default());
-        let ns = crate::object::namespace(item);
-        let mut backends: Vec<(String, String, Option<Value>)> = Vec::new();
-        match (group, item["kind"].as_str().unwrap_or_default()) {
-            ("networking.k8s.io" | "extensions", "Ingress") => {
-                let spec = &item["spec"];
-                let mut refs: Vec<&Value> = vec![&spec["defaultBackend"], &spec["backend"]];
-                for rule in spec["rules"].as_array().into_iter().flatten() {
-                    refs.extend(
-                        rule["http"]["paths"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|p| &p["backend"]),
-                    );
-                }
-                for b in refs {
-                    let s = &b["service"];
-                    if let Some(name) = s["name"].as_str() {
-                        let port = s["port"]["number"].clone();
-                        let port = if port.is_null() {
-                            s["port"]["name"].clone()
-                        } else {
-                            port
-                        };
-                        backends.push((
-                            ns.to_string(),
-                            name.to_string(),
-                            Some(port).filter(|p| !p.is_null()),
-                        ));
-                    } else if let Some(name) = b["serviceName"].as_str() {
-                        backends.push((
-                            ns.to_string(),
-                            name.to_string(),
-                            Some(b["servicePort"].clone()).filter(|p| !p.is_null()),
-                        ));
-                    }
-                }
-            }
-            (
-                "gateway.networking.k8s.io",
-                "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute" | "UDPRoute",
-            ) => {
-                for rule in item["spec"]["rules"].as_array().into_iter().flatten() {
-                    for r in rule["backendRefs"].as_array().into_iter().flatten() {
-                        let is_service = r["kind"].as_str().is_none_or(|k| k == "Service")
-                            && r["group"].as_str().is_none_or(str::is_empty);
-                        if let (true, Some(name)) = (is_service, r["name"].as_str()) {
-                            let bns = r["namespace"].as_str().unwrap_or(ns);
-                            backends.push((
-                                bns.to_string(),
-                                name.to_string(),
-                                Some(r["port"].clone()).filter(|p| !p.is_null()),
-                            ));
-                        }
-                    }
-                }
-            }
-            _ => continue,
-        }
+        let group = by_route.get(&i).map(Vec::as_slice).unwrap_or_default();
         let via = routing.via(item, g);
-        for (bns, name, port) in backends {
-            let Some(s) = g.service(&bns, &name) else {
+        for link in group {
+            let (name, port) = (&link.name, &link.port);
+            let Some(s) = link.service else {
                 g.results.push(
                     FnResult::warning(format!(
                         "{} routes to Service {name}, which is not in the input; no NetworkPolicy admits the ingress controller for it",

@@ -27,6 +27,7 @@ use super::infer::Graph;
 use super::unseen::UnseenPods;
 use crate::config::{Config, PeerSpec};
 use crate::krm::{FnResult, annotations};
+use crate::model::links::Pointer;
 use crate::model::{PortProto, TargetPort, port_number};
 use crate::workload;
 
@@ -134,31 +135,6 @@ impl Namespaces {
     }
 }
 
-/// The namespaces a monitor looks in: `namespaceSelector.any`, `matchNames`, or its own.
-fn monitor_namespaces(m: &Value) -> Option<Vec<String>> {
-    let sel = &m["spec"]["namespaceSelector"];
-    if sel["any"] == true {
-        return None;
-    }
-    let names: Vec<String> = sel["matchNames"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect();
-    Some(if names.is_empty() {
-        vec![
-            m["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        ]
-    } else {
-        names
-    })
-}
-
 /// An endpoint's `targetPort` on the pods: a number, or a container port's name.
 fn target_port(wl: &crate::model::Workload, target: &Value) -> BTreeSet<PortProto> {
     if let Some(n) = port_number(target) {
@@ -170,26 +146,26 @@ fn target_port(wl: &crate::model::Workload, target: &Value) -> BTreeSet<PortProt
     }
 }
 
+/// The Services a ServiceMonitor (input item `i`) selects, as the model linked them.
+fn selected_services<'g>(g: &'g Graph, i: usize) -> impl Iterator<Item = usize> + 'g {
+    g.model
+        .links
+        .iter()
+        .filter(move |l| l.item == i && l.pointer == Pointer::ServiceMonitor)
+        .filter_map(|l| l.service)
+}
+
 /// The scrape targets of one monitor: workload -> pod ports.
 fn targets(
-    items: &[Value],
     g: &Graph,
+    i: usize,
     m: &Value,
     service_monitor: bool,
 ) -> BTreeMap<usize, BTreeSet<PortProto>> {
-    let within = monitor_namespaces(m);
-    let in_scope = |ns: &str| {
-        within
-            .as_ref()
-            .is_none_or(|list| list.iter().any(|n| n == ns))
-    };
-    let sel = &m["spec"]["selector"];
+    let model = g.model;
     let mut out: BTreeMap<usize, BTreeSet<PortProto>> = BTreeMap::new();
     if service_monitor {
-        for svc in g.model.services.iter().filter(|s| in_scope(&s.namespace)) {
-            if !crate::labels::selector_matches(sel, labels_of(&items[svc.item])) {
-                continue;
-            }
+        for svc in selected_services(g, i).map(|s| &model.services[s]) {
             for ep in m["spec"]["endpoints"].as_array().into_iter().flatten() {
                 for &b in &svc.backends {
                     let wl = &g.model.workloads[b];
@@ -210,12 +186,13 @@ fn targets(
             }
         }
     } else {
-        for (w, wl) in g.model.workloads.iter().enumerate() {
-            if !in_scope(&wl.namespace)
-                || !crate::labels::selector_matches(sel, |k| wl.labels.get(k).map(String::as_str))
-            {
-                continue;
-            }
+        let selected = model
+            .links
+            .iter()
+            .filter(|l| l.item == i && l.pointer == Pointer::PodMonitor)
+            .filter_map(|l| l.workload);
+        for w in selected {
+            let wl = &model.workloads[w];
             for ep in m["spec"]["podMetricsEndpoints"]
                 .as_array()
                 .into_iter()
@@ -238,16 +215,11 @@ fn targets(
 
 /// A ServiceMonitor's Services that select the operator's own pods (kube-prometheus scrapes
 /// its Prometheus and Alertmanager, `web` and `reloader-web`): those pods admit the scrapers.
-fn unseen_targets(items: &[Value], g: &mut Graph, m: &Value, scrapers: &[&Prometheus]) {
-    let within = monitor_namespaces(m);
-    let sel = &m["spec"]["selector"];
+fn unseen_targets(items: &[Value], g: &mut Graph, i: usize, m: &Value, scrapers: &[&Prometheus]) {
+    let model = g.model;
     let mut add: Vec<(usize, BTreeSet<PortProto>)> = Vec::new();
-    for svc in &g.model.services {
-        if !svc.has_selector
-            || !svc.backends.is_empty()
-            || within.as_ref().is_some_and(|l| !l.contains(&svc.namespace))
-            || !crate::labels::selector_matches(sel, labels_of(&items[svc.item]))
-        {
+    for svc in selected_services(g, i).map(|s| &model.services[s]) {
+        if !svc.has_selector || !svc.backends.is_empty() {
             continue;
         }
         let selector = &items[svc.item]["spec"]["selector"];
@@ -393,7 +365,7 @@ pub fn monitors(items: &[Value], config: &Config, g: &mut Graph) {
             .collect();
         probe(config, g, m, &scrapers);
     }
-    for m in items.iter().filter(|i| live(i)) {
+    for (i, m) in items.iter().enumerate().filter(|(_, m)| live(m)) {
         let (service_monitor, field) = if is(m, "ServiceMonitor") {
             (true, "serviceMonitor")
         } else if is(m, "PodMonitor") {
@@ -406,9 +378,9 @@ pub fn monitors(items: &[Value], config: &Config, g: &mut Graph) {
             .filter(|p| selects(items, p, m, field, &namespaces))
             .collect();
         if service_monitor && !scrapers.is_empty() {
-            unseen_targets(items, g, m, &scrapers);
+            unseen_targets(items, g, i, m, &scrapers);
         }
-        for (w, ports) in targets(items, g, m, service_monitor) {
+        for (w, ports) in targets(g, i, m, service_monitor) {
             if !scrapers.is_empty() {
                 for p in &scrapers {
                     let from = peer(p.namespace, prometheus_pod_labels(p.name));

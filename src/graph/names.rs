@@ -5,12 +5,10 @@
 //!   Kubernetes' own rules.
 //! - `helm template` prints most objects without a namespace (they land in the release
 //!   namespace) and those whose template writes `namespace: {{ .Release.Namespace }}` with it:
-//!   [`release_namespace`] tells which namespace the namespace-less ones share with the others.
+//!   [`crate::model::release_namespace`] tells which namespace the namespace-less ones share with the others.
 //! - A `.svc` name into a namespace the stream does not hold is a call into another app's
 //!   namespace: [`outside_namespace`] gives that namespace, so egress to it is allowed (its
 //!   pods are unknown, the namespace is not) instead of being dropped.
-
-use std::collections::BTreeSet;
 
 /// Kubernetes' `$(VAR)` expansion (`third_party/forked/golang/expansion`): `$(NAME)` of a known
 /// variable is its value, an unknown one stays as written, `$$` is a literal `$`, any other `$`
@@ -65,25 +63,6 @@ pub fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> (String, 
     (out, used)
 }
 
-/// The namespace that objects without one share with the others: in a stream where some
-/// workloads or Services carry no namespace and all the others carry one and the same, that
-/// one (what `helm template` prints, the namespaced templates writing the release namespace).
-pub fn release_namespace<'a>(namespaces: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let mut seen = BTreeSet::new();
-    let mut empty = false;
-    for ns in namespaces {
-        if ns.is_empty() {
-            empty = true;
-        } else {
-            seen.insert(ns);
-        }
-    }
-    match (empty, seen.len()) {
-        (true, 1) => seen.into_iter().next().map(str::to_string),
-        _ => None,
-    }
-}
-
 /// The namespace of a `.svc` name (`svc.ns.svc`, the FQDN, a StatefulSet pod's name) when the
 /// stream holds nothing of that namespace.
 pub fn outside_namespace(host: &str, known: impl Fn(&str) -> bool) -> Option<String> {
@@ -118,6 +97,7 @@ pub fn scheme_port(text: &str, host: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::release_namespace;
 
     fn vars(name: &str) -> Option<String> {
         match name {

@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use super::infer::{ANY_PORT, Graph};
 use crate::config::{Config, Mode, UncalledServices, UserPolicies};
-use crate::krm::{FnResult, annotations};
+use crate::krm::FnResult;
+use crate::model::links::Pointer;
 use crate::model::{PortProto, Service, TargetPort, port_number};
 use crate::workload;
 
@@ -81,71 +82,41 @@ fn add_egress(g: &mut Graph, w: usize, peers: &[NetworkPolicyPeer], ports: BTree
     }
 }
 
-/// Every Service the API server calls: `(namespace, name, port)` of webhook, conversion and
-/// APIService client configs (port 443 when unset, as the API server defaults it).
-fn api_server_targets(item: &Value) -> Vec<(String, String, i32)> {
-    let group = workload::group_of(item["apiVersion"].as_str().unwrap_or_default());
-    let mut refs: Vec<&Value> = Vec::new();
-    match (group, item["kind"].as_str().unwrap_or_default()) {
-        (
-            "admissionregistration.k8s.io",
-            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
-        ) => {
-            for h in item["webhooks"].as_array().into_iter().flatten() {
-                refs.push(&h["clientConfig"]["service"]);
-            }
-        }
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-            refs.push(&item["spec"]["conversion"]["webhook"]["clientConfig"]["service"]);
-            // apiextensions v1beta1 kept the client config one level up.
-            refs.push(&item["spec"]["conversion"]["webhookClientConfig"]["service"]);
-        }
-        ("apiregistration.k8s.io", "APIService") => refs.push(&item["spec"]["service"]),
-        _ => {}
-    }
-    refs.into_iter()
-        .filter_map(|s| {
-            Some((
-                s["namespace"].as_str().unwrap_or_default().to_string(),
-                s["name"].as_str()?.to_string(),
-                port_number(&s["port"]).unwrap_or(443),
-            ))
-        })
-        .collect()
-}
-
 /// Item 3: the backends of webhooks, conversion webhooks and aggregated APIs accept the API
 /// server on the target port. A webhook with `failurePolicy: Fail` whose pods the API server
 /// cannot reach blocks every matching write in the cluster.
 pub fn api_server_callers(items: &[Value], config: &Config, g: &mut Graph) {
     let peers = api_server_peers(config);
-    for item in items {
-        if !item.is_object() || annotations::is_local_config(item) {
+    let model = g.model;
+    for link in model
+        .links
+        .iter()
+        .filter(|l| l.pointer == Pointer::ApiServer)
+    {
+        let Some(s) = link.service else {
+            continue;
+        };
+        let (ns, name) = (&link.namespace, &link.name);
+        let port = link.port.as_ref().and_then(port_number).unwrap_or(443);
+        let item = &items[link.item];
+        let svc = &model.services[s];
+        let chosen: Vec<usize> = (0..svc.ports.len())
+            .filter(|&i| svc.ports[i].port == port)
+            .collect();
+        if chosen.is_empty() {
+            g.results.push(
+                FnResult::warning(format!(
+                    "{} {} calls port {port} of Service {ns}/{name}, which has no such port; no NetworkPolicy admits the API server to it",
+                    crate::object::kind(item),
+                    crate::object::name(item)
+                ))
+                .about(item),
+            );
             continue;
         }
-        for (ns, name, port) in api_server_targets(item) {
-            let Some(s) = g.service(&ns, &name) else {
-                continue;
-            };
-            let svc = g.model.services[s].clone();
-            let chosen: Vec<usize> = (0..svc.ports.len())
-                .filter(|&i| svc.ports[i].port == port)
-                .collect();
-            if chosen.is_empty() {
-                g.results.push(
-                    FnResult::warning(format!(
-                        "{} {} calls port {port} of Service {ns}/{name}, which has no such port; no NetworkPolicy admits the API server to it",
-                        item["kind"].as_str().unwrap_or_default(),
-                        crate::object::name(item)
-                    ))
-                    .about(item),
-                );
-                continue;
-            }
-            for &b in &svc.backends {
-                let ports = backend_ports(g, &svc, &chosen, b);
-                add_ingress(g, b, &peers, ports);
-            }
+        for &b in &svc.backends {
+            let ports = backend_ports(g, svc, &chosen, b);
+            add_ingress(g, b, &peers, ports);
         }
     }
 }

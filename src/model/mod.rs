@@ -9,7 +9,10 @@
 //! - [`workloads`]: the per-workload view.
 //! - [`scaling`]: user HPAs, PDBs and claims, and who sets each workload's replica count.
 //! - [`policies`]: user-written NetworkPolicies and the workloads they cover.
+//! - [`links`]: the routes, webhooks, APIServices and monitors that point at Services and
+//!   workloads.
 
+pub mod links;
 pub mod policies;
 pub mod scaling;
 pub mod services;
@@ -56,6 +59,11 @@ pub struct Model {
     pub scaling: scaling::ScalingIndex,
     /// User-written NetworkPolicies.
     pub user_policies: policies::UserPolicies,
+    /// The namespace the namespace-less objects share with the namespaced ones (a `helm
+    /// template` stream; see [`release_namespace`]).
+    pub release_namespace: Option<String>,
+    /// The objects pointing at Services and workloads (each workload's view lists its own).
+    pub links: Vec<links::Link>,
     /// Workloads by (namespace, label key, label value), for selectors.
     by_label: HashMap<(String, String, String), Vec<usize>>,
 }
@@ -123,6 +131,23 @@ impl Model {
                 .insert((svc.namespace.clone(), svc.name.clone()), s);
             m.services.push(svc);
         }
+        m.release_namespace = release_namespace(
+            m.workloads
+                .iter()
+                .map(|w| w.namespace.as_str())
+                .chain(m.services.iter().map(|s| s.namespace.as_str())),
+        );
+        m.links = links::read(items, &m);
+        for (l, link) in m.links.iter().enumerate() {
+            let reached: Vec<usize> = match (link.service, link.workload) {
+                (_, Some(w)) => vec![w],
+                (Some(s), None) => m.services[s].backends.clone(),
+                (None, None) => Vec::new(),
+            };
+            for w in reached {
+                m.workloads[w].links.push(l);
+            }
+        }
         m
     }
 
@@ -178,6 +203,21 @@ impl Model {
             .copied()
     }
 
+    /// The Service a reference names, in the namespace given. Objects without a namespace are
+    /// found from the release namespace and the other way round: they land there.
+    pub fn resolve_service(&self, ns: &str, name: &str) -> Option<usize> {
+        self.service(ns, name)
+            .or_else(|| match self.release_namespace.as_deref() {
+                Some(release) if ns.is_empty() => self.service(release, name),
+                Some(release) if ns == release => self.service("", name),
+                // `svc.ns.svc` of a namespace nothing in the stream carries, and a Service of
+                // that name without a namespace: a chart writing `.Release.Namespace` into its
+                // URLs, rendered without `--namespace`.
+                _ if !ns.is_empty() && !self.namespaces.contains(ns) => self.service("", name),
+                _ => None,
+            })
+    }
+
     /// Workloads that a user-written NetworkPolicy selects. Policies that select every pod of a
     /// namespace (an empty podSelector: the user's own default-deny or allow-dns) do not count:
     /// they say nothing about what one workload may do.
@@ -190,6 +230,25 @@ impl Model {
     /// the namespace default-deny isolates egress too.
     pub fn user_covered_egress(&self) -> BTreeSet<usize> {
         self.user_policies.selected(self, true)
+    }
+}
+
+/// The namespace that objects without one share with the others: in a stream where some
+/// workloads or Services carry no namespace and all the others carry one and the same, that
+/// one (what `helm template` prints, the namespaced templates writing the release namespace).
+pub fn release_namespace<'a>(namespaces: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut seen = BTreeSet::new();
+    let mut empty = false;
+    for ns in namespaces {
+        if ns.is_empty() {
+            empty = true;
+        } else {
+            seen.insert(ns);
+        }
+    }
+    match (empty, seen.len()) {
+        (true, 1) => seen.into_iter().next().map(str::to_string),
+        _ => None,
     }
 }
 
@@ -273,5 +332,44 @@ mod tests {
         assert_eq!(w.scaling.written_replicas, Some(3));
         assert!(m.workload_at(2).is_none());
         assert!(m.unnamed_workloads.contains(&2));
+    }
+
+    #[test]
+    fn the_view_lists_the_routes_webhooks_and_monitors_that_reach_it() {
+        let items = vec![
+            deploy("a", "hook", json!({"app": "hook"})),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hook", "namespace": "a", "labels": {"team": "x"}},
+                "spec": {"selector": {"app": "hook"}, "ports": [{"port": 443, "targetPort": "http"}]}}),
+            json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "v"},
+                "webhooks": [{"name": "v.example.com", "clientConfig": {"service": {"namespace": "a", "name": "hook"}}}]}),
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "a"},
+                "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": "hook", "port": {"number": 443}}}}]}}]}}),
+            json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "sm", "namespace": "a"},
+                "spec": {"selector": {"matchLabels": {"team": "x"}}, "endpoints": [{"port": "http"}]}}),
+            json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor", "metadata": {"name": "pm", "namespace": "a"},
+                "spec": {"selector": {"matchLabels": {"app": "hook"}}}}),
+        ];
+        let m = Model::build(&items, &Config::shipped());
+        let pointers: Vec<(links::Pointer, usize)> = m.workloads[0]
+            .links
+            .iter()
+            .map(|&l| (m.links[l].pointer, m.links[l].item))
+            .collect();
+        assert_eq!(
+            pointers,
+            [
+                (links::Pointer::ApiServer, 2),
+                (links::Pointer::Route, 3),
+                (links::Pointer::ServiceMonitor, 4),
+                (links::Pointer::PodMonitor, 5),
+            ]
+        );
+        let webhook = &m.links[m.workloads[0].links[0]];
+        assert_eq!(
+            webhook.port,
+            Some(json!(443)),
+            "the API server's default port"
+        );
     }
 }

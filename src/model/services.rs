@@ -33,6 +33,8 @@ pub struct Service {
     pub backends: Vec<usize>,
     /// The Service has a selector (ExternalName and manual-Endpoints Services have none).
     pub has_selector: bool,
+    /// Its own labels (string values: what a ServiceMonitor's selector can match).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Service {
@@ -68,6 +70,12 @@ impl Service {
             ports,
             backends: Vec::new(),
             has_selector: false,
+            labels: item["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
         }
     }
 }

@@ -62,6 +62,9 @@ pub struct Workload {
     pub account: Option<PodAccount>,
     /// Who sets its replica count, decided from the input.
     pub scaling: Scaling,
+    /// The routes, webhooks, APIServices and monitors that reach it (indexes into
+    /// `Model::links`).
+    pub links: Vec<usize>,
 }
 
 impl Workload {
@@ -123,6 +126,7 @@ impl Workload {
             services: Vec::new(),
             account,
             scaling: Scaling::default(),
+            links: Vec::new(),
             kind,
         };
         w.decide_scaling(config, item, scale);
