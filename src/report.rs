@@ -210,15 +210,7 @@ fn rows_table(summary: &Summary, ctx: &Context) -> String {
         }
         lines.push(line);
     }
-    let widths: Vec<usize> = (0..lines[0].len())
-        .map(|col| {
-            lines
-                .iter()
-                .map(|l| l[col].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths = column_widths(&lines);
 
     let mut out = String::new();
     // Only generated resources (e.g. an HPA for a workload that needed nothing else): a header
@@ -252,25 +244,40 @@ fn rows_table(summary: &Summary, ctx: &Context) -> String {
             let _ = writeln!(out, "  + {}", g.display());
         }
     }
-    let generated = summary.changed.iter().filter(|c| c.generated).count();
-    let (w, g) = (rows.len(), generated);
-    if is_check(summary) {
-        let _ = writeln!(
-            out,
-            "check mode, nothing was changed: {w} workload{} with missing defaults, {g} resource{} missing \
-             (numbers: fields missing; ✓: resource missing)",
-            plural(w),
-            plural(g)
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "{w} workload{} changed, {g} resource{} generated (numbers: fields set; ✓: resource generated)",
-            plural(w),
-            plural(g)
-        );
-    }
+    out.push_str(&totals(summary, rows.len()));
     out
+}
+
+/// The widest cell of each column.
+fn column_widths(lines: &[Vec<String>]) -> Vec<usize> {
+    (0..lines[0].len())
+        .map(|col| {
+            lines
+                .iter()
+                .map(|l| l[col].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// The table's closing line: how many workloads changed (or would) and resources were made.
+fn totals(summary: &Summary, w: usize) -> String {
+    let g = summary.changed.iter().filter(|c| c.generated).count();
+    if is_check(summary) {
+        format!(
+            "check mode, nothing was changed: {w} workload{} with missing defaults, {g} resource{} missing \
+             (numbers: fields missing; ✓: resource missing)\n",
+            plural(w),
+            plural(g)
+        )
+    } else {
+        format!(
+            "{w} workload{} changed, {g} resource{} generated (numbers: fields set; ✓: resource generated)\n",
+            plural(w),
+            plural(g)
+        )
+    }
 }
 
 /// Check mode reports each change it would have made as an error result marked "(check mode)";

@@ -146,92 +146,132 @@ fn texts_of<'a>(
         return out;
     };
     for (_, _, c) in workload::containers(spec) {
-        let cname = c["name"].as_str().unwrap_or("?");
-        // The container's variables as the kubelet expands `$(VAR)`: envFrom first, then env
-        // in order, each value expanded with the ones before it (item 7).
-        let mut vars = env_from_vars(items, ix, w, c);
-        for env in c["env"].as_array().into_iter().flatten() {
-            let name = env["name"].as_str().unwrap_or_default().to_string();
-            if let Some(v) = env["value"].as_str() {
-                let (text, secret) = expand_with(v, &vars);
-                vars.insert(name.clone(), (text.clone(), secret));
-                out.push(Text {
-                    text: text.into(),
-                    env: Some(name.clone()),
-                    origin: format!("env {name} of container {cname}"),
-                    secret,
-                    file: false,
-                });
-            }
-            let from = &env["valueFrom"];
-            if from["fieldRef"]["fieldPath"] == "metadata.namespace" && !w.namespace.is_empty() {
-                vars.insert(name.clone(), (w.namespace.clone(), false));
-            }
-            for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
-                let r = &from[field];
-                if let (Some(src), Some(key)) = (r["name"].as_str(), r["key"].as_str()) {
-                    for (k, text) in
-                        config_values(items, ix, kind, &w.namespace, src, Some(key), results)
-                    {
-                        vars.insert(name.clone(), (text.to_string(), kind == "Secret"));
-                        out.push(Text {
-                            text,
-                            env: Some(name.clone()),
-                            origin: format!(
-                                "env {name} of container {cname} (key {k} of {kind} {src})"
-                            ),
-                            secret: kind == "Secret",
-                            file: false,
-                        });
-                    }
-                }
-            }
+        let vars = env_texts(items, ix, w, c, results, &mut out);
+        env_from_texts(items, ix, w, c, results, &mut out);
+        command_texts(w, c, &vars, &mut out);
+    }
+    volume_texts(items, ix, w, spec, results, &mut out);
+    out
+}
+
+/// The container's variables as the kubelet expands `$(VAR)`: envFrom first, then env in
+/// order, each value expanded with the ones before it (item 7); every value is a text.
+fn env_texts<'a>(
+    items: &'a [Value],
+    ix: &Model,
+    w: &Workload,
+    c: &Value,
+    results: &mut Vec<FnResult>,
+    out: &mut Vec<Text<'a>>,
+) -> Vars {
+    let cname = c["name"].as_str().unwrap_or("?");
+    let mut vars = env_from_vars(items, ix, w, c);
+    for env in c["env"].as_array().into_iter().flatten() {
+        let name = env["name"].as_str().unwrap_or_default().to_string();
+        if let Some(v) = env["value"].as_str() {
+            let (text, secret) = expand_with(v, &vars);
+            vars.insert(name.clone(), (text.clone(), secret));
+            out.push(Text {
+                text: text.into(),
+                env: Some(name.clone()),
+                origin: format!("env {name} of container {cname}"),
+                secret,
+                file: false,
+            });
         }
-        for ef in c["envFrom"].as_array().into_iter().flatten() {
-            let prefix = ef["prefix"].as_str().unwrap_or_default();
-            for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
-                if let Some(src) = ef[field]["name"].as_str() {
-                    for (k, text) in
-                        config_values(items, ix, kind, &w.namespace, src, None, results)
-                    {
-                        out.push(Text {
-                            text,
-                            env: Some(format!("{prefix}{k}")),
-                            origin: format!(
-                                "key {k} of {kind} {src} (envFrom of container {cname})"
-                            ),
-                            secret: kind == "Secret",
-                            file: false,
-                        });
-                    }
-                }
-            }
+        let from = &env["valueFrom"];
+        if from["fieldRef"]["fieldPath"] == "metadata.namespace" && !w.namespace.is_empty() {
+            vars.insert(name.clone(), (w.namespace.clone(), false));
         }
-        for field in ["command", "args"] {
-            for a in c[field]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                let (text, secret) = expand_with(a, &vars);
-                // Certificate SANs name the pod's own Services; they are no calls.
-                let image = c["image"].as_str().unwrap_or_default();
-                if super::precision::is_cert_generator(image)
-                    || super::precision::is_san_list(&text, &w.namespace)
+        for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
+            let r = &from[field];
+            if let (Some(src), Some(key)) = (r["name"].as_str(), r["key"].as_str()) {
+                for (k, text) in
+                    config_values(items, ix, kind, &w.namespace, src, Some(key), results)
                 {
-                    continue;
+                    vars.insert(name.clone(), (text.to_string(), kind == "Secret"));
+                    out.push(Text {
+                        text,
+                        env: Some(name.clone()),
+                        origin: format!(
+                            "env {name} of container {cname} (key {k} of {kind} {src})"
+                        ),
+                        secret: kind == "Secret",
+                        file: false,
+                    });
                 }
-                out.push(Text {
-                    text: text.into(),
-                    env: None,
-                    origin: format!("{field} of container {cname}"),
-                    secret,
-                    file: false,
-                });
             }
         }
     }
+    vars
+}
+
+/// Every key of the ConfigMaps and Secrets a container takes whole (`envFrom`).
+fn env_from_texts<'a>(
+    items: &'a [Value],
+    ix: &Model,
+    w: &Workload,
+    c: &Value,
+    results: &mut Vec<FnResult>,
+    out: &mut Vec<Text<'a>>,
+) {
+    let cname = c["name"].as_str().unwrap_or("?");
+    for ef in c["envFrom"].as_array().into_iter().flatten() {
+        let prefix = ef["prefix"].as_str().unwrap_or_default();
+        for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
+            if let Some(src) = ef[field]["name"].as_str() {
+                for (k, text) in config_values(items, ix, kind, &w.namespace, src, None, results) {
+                    out.push(Text {
+                        text,
+                        env: Some(format!("{prefix}{k}")),
+                        origin: format!("key {k} of {kind} {src} (envFrom of container {cname})"),
+                        secret: kind == "Secret",
+                        file: false,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The container's command and args, `$(VAR)` expanded; certificate SAN lists are no calls.
+fn command_texts<'a>(w: &Workload, c: &Value, vars: &Vars, out: &mut Vec<Text<'a>>) {
+    let cname = c["name"].as_str().unwrap_or("?");
+    for field in ["command", "args"] {
+        for a in c[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let (text, secret) = expand_with(a, vars);
+            // Certificate SANs name the pod's own Services; they are no calls.
+            let image = c["image"].as_str().unwrap_or_default();
+            if super::precision::is_cert_generator(image)
+                || super::precision::is_san_list(&text, &w.namespace)
+            {
+                continue;
+            }
+            out.push(Text {
+                text: text.into(),
+                env: None,
+                origin: format!("{field} of container {cname}"),
+                secret,
+                file: false,
+            });
+        }
+    }
+}
+
+/// The files of the ConfigMaps and Secrets the pod mounts (plain and projected volumes).
+fn volume_texts<'a>(
+    items: &'a [Value],
+    ix: &Model,
+    w: &Workload,
+    spec: &Value,
+    results: &mut Vec<FnResult>,
+    out: &mut Vec<Text<'a>>,
+) {
     for v in spec["volumes"].as_array().into_iter().flatten() {
         let mut sources = vec![v];
         sources.extend(v["projected"]["sources"].as_array().into_iter().flatten());
@@ -281,7 +321,6 @@ fn texts_of<'a>(
             }
         }
     }
-    out
 }
 
 /// A container's variables: name -> (value, from a Secret).
