@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::examples;
+use crate::runners::record;
 use crate::util::{self, Run};
 
 /// How long the servers may take to report ready (two contended cores).
@@ -36,20 +37,6 @@ const LEVEL: &str = "restricted";
 /// Objects without a namespace of their own go here (the kubeconfig context's namespace), so
 /// nothing lands in an unlabelled `default`.
 const FALLBACK_NAMESPACE: &str = "apply-defaults-restricted";
-
-/// Notes what ran, for the summary scripts/test.sh prints at the end.
-fn record(line: &str) {
-    eprintln!("RUNNER: {line}");
-    if let Some(path) = std::env::var_os("APPLY_DEFAULTS_RUNNER_LOG") {
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = writeln!(f, "{line}");
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Tools

@@ -211,27 +211,37 @@ fn check_post_rendered(helm: &Helm, stdout: &str, what: &str) -> usize {
     docs.len()
 }
 
+/// `helm template shop <chart>` through our post-renderer with this `--config=` argument: Helm
+/// 3 runs the `apply-defaults` executable in `stream` mode, Helm 4 the plugin of that name
+/// (whose command adds `stream` itself).
+fn template_args(major: Major, config_arg: &str) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "template",
+        "shop",
+        CHART,
+        "--post-renderer",
+        "apply-defaults",
+    ]
+    .map(String::from)
+    .into();
+    if major == Major::Three {
+        args.extend(["--post-renderer-args".into(), "stream".into()]);
+    }
+    args.extend(["--post-renderer-args".into(), config_arg.into()]);
+    args
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 #[test]
 fn helm3_executable_post_renderer_renders_the_golden() {
     let Some(helm) = Helm::new(Major::Three) else {
         return;
     };
-    let out = helm
-        .run(
-            &util::root(),
-            &[
-                "template",
-                "shop",
-                CHART,
-                "--post-renderer",
-                "apply-defaults",
-                "--post-renderer-args",
-                "stream",
-                "--post-renderer-args",
-                &format!("--config={CONFIG}"),
-            ],
-        )
-        .expect_code(0);
+    let args = template_args(Major::Three, &format!("--config={CONFIG}"));
+    let out = helm.run(&util::root(), &strs(&args)).expect_code(0);
     let n = check_post_rendered(&helm, &out.stdout, "Helm 3 executable post-renderer");
     record(&format!(
         "Helm {} template --post-renderer apply-defaults --post-renderer-args stream \
@@ -246,15 +256,8 @@ fn helm4_postrenderer_plugin_renders_the_golden() {
         return;
     };
     let root = util::root();
-    let args = [
-        "template",
-        "shop",
-        CHART,
-        "--post-renderer",
-        "apply-defaults",
-        "--post-renderer-args",
-        &format!("--config={CONFIG}"),
-    ];
+    let args = template_args(Major::Four, &format!("--config={CONFIG}"));
+    let args = strs(&args);
     // Helm 4 takes only plugin names: before the plugin is installed, the bare executable name
     // that Helm 3 accepts is refused (the reason the plugin exists).
     let before = helm.run(&root, &args);
@@ -290,37 +293,10 @@ fn post_renderer_error_aborts_helm() {
         };
         let root = util::root();
         let missing = "--config=examples/helm/no-such-config.yaml";
-        let out = match major {
-            Major::Three => helm.run(
-                &root,
-                &[
-                    "template",
-                    "shop",
-                    CHART,
-                    "--post-renderer",
-                    "apply-defaults",
-                    "--post-renderer-args",
-                    "stream",
-                    "--post-renderer-args",
-                    missing,
-                ],
-            ),
-            Major::Four => {
-                helm.install_plugin();
-                helm.run(
-                    &root,
-                    &[
-                        "template",
-                        "shop",
-                        CHART,
-                        "--post-renderer",
-                        "apply-defaults",
-                        "--post-renderer-args",
-                        missing,
-                    ],
-                )
-            }
-        };
+        if major == Major::Four {
+            helm.install_plugin();
+        }
+        let out = helm.run(&root, &strs(&template_args(major, missing)));
         assert_ne!(out.code, 0, "{}: a missing config passed", major.name());
         assert!(
             !out.stdout.contains("kind: Deployment"),
