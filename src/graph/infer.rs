@@ -20,7 +20,6 @@ use serde_json::Value;
 use super::refs::{self, HostRef};
 use crate::config::{Config, EdgeEnd, PeerSpec};
 use crate::krm::FnResult;
-use crate::model::links::{Link, Pointer};
 use crate::model::{Model, PortProto, Service, TargetPort, Workload, port_number, scalar};
 use crate::workload;
 
@@ -577,17 +576,13 @@ fn routes(items: &[Value], config: &Config, g: &mut Graph) {
     let controllers = super::ingress_controllers(config).len();
     let mut routing = super::gateways::Routing::new(items, config, g);
     let model = g.model;
-    let mut by_route: BTreeMap<usize, Vec<&Link>> = BTreeMap::new();
-    for l in model.links.iter().filter(|l| l.pointer == Pointer::Route) {
-        by_route.entry(l.item).or_default().push(l);
-    }
     // One route object at a time, every route (one without backends still has its class
     // checked): the way in is decided per route.
     for (i, item) in items.iter().enumerate() {
         if !crate::model::links::is_route(item) {
             continue;
         }
-        let group = by_route.get(&i).map(Vec::as_slice).unwrap_or_default();
+        let group = model.links_of(i);
         let via = routing.via(item, g);
         for link in group {
             let (name, port) = (&link.name, &link.port);

@@ -149,9 +149,9 @@ fn target_port(wl: &crate::model::Workload, target: &Value) -> BTreeSet<PortProt
 /// The Services a ServiceMonitor (input item `i`) selects, as the model linked them.
 fn selected_services<'g>(g: &'g Graph, i: usize) -> impl Iterator<Item = usize> + 'g {
     g.model
-        .links
+        .links_of(i)
         .iter()
-        .filter(move |l| l.item == i && l.pointer == Pointer::ServiceMonitor)
+        .filter(|l| l.pointer == Pointer::ServiceMonitor)
         .filter_map(|l| l.service)
 }
 
@@ -187,9 +187,9 @@ fn targets(
         }
     } else {
         let selected = model
-            .links
+            .links_of(i)
             .iter()
-            .filter(|l| l.item == i && l.pointer == Pointer::PodMonitor)
+            .filter(|l| l.pointer == Pointer::PodMonitor)
             .filter_map(|l| l.workload);
         for w in selected {
             let wl = &model.workloads[w];

@@ -66,7 +66,9 @@ fn selects_peer(peer: &NetworkPolicyPeer, policy_ns: &str, w: &Workload) -> bool
             crate::labels::selector_matches(&v, |k| w.labels.get(k).map(String::as_str))
         }
     };
-    in_namespace && pods && peer.pod_selector.is_some() | peer.namespace_selector.is_some()
+    // A peer with neither selector selects nothing here (an ipBlock was handled above).
+    let selects_pods = peer.pod_selector.is_some() || peer.namespace_selector.is_some();
+    in_namespace && pods && selects_pods
 }
 
 /// Item 2's other half: controllers and proxies in the input reach the backends they admit

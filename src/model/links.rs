@@ -74,7 +74,19 @@ pub(super) fn read(items: &[Value], m: &Model) -> Vec<Link> {
 
 /// A route object of the input (Ingress or a Gateway API route), not local config.
 pub fn is_route(item: &Value) -> bool {
-    item.is_object() && !annotations::is_local_config(item) && route_backends(item).is_some()
+    item.is_object() && !annotations::is_local_config(item) && is_route_kind(item)
+}
+
+/// An Ingress or a Gateway API route, by group and kind.
+fn is_route_kind(item: &Value) -> bool {
+    matches!(
+        (object::group(item), object::kind(item)),
+        ("networking.k8s.io" | "extensions", "Ingress")
+            | (
+                "gateway.networking.k8s.io",
+                "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute" | "UDPRoute"
+            )
+    )
 }
 
 /// The (namespace, Service, port) backends of a route, None for other kinds.

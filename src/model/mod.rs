@@ -64,6 +64,8 @@ pub struct Model {
     pub release_namespace: Option<String>,
     /// The objects pointing at Services and workloads (each workload's view lists its own).
     pub links: Vec<links::Link>,
+    /// Input item -> the range of `links` it points with (links are read in item order).
+    links_by_item: HashMap<usize, std::ops::Range<usize>>,
     /// Workloads by (namespace, label key, label value), for selectors.
     by_label: HashMap<(String, String, String), Vec<usize>>,
 }
@@ -139,6 +141,12 @@ impl Model {
         );
         m.links = links::read(items, &m);
         for (l, link) in m.links.iter().enumerate() {
+            m.links_by_item
+                .entry(link.item)
+                .and_modify(|r| r.end = l + 1)
+                .or_insert(l..l + 1);
+        }
+        for (l, link) in m.links.iter().enumerate() {
             let reached: Vec<usize> = match (link.service, link.workload) {
                 (_, Some(w)) => vec![w],
                 (Some(s), None) => m.services[s].backends.clone(),
@@ -194,6 +202,13 @@ impl Model {
                     .all(|(k, v)| self.workloads[w].labels.get(k) == Some(v))
             })
             .collect()
+    }
+
+    /// The links input item `item` points with (a route's backends, a monitor's targets).
+    pub fn links_of(&self, item: usize) -> &[links::Link] {
+        self.links_by_item
+            .get(&item)
+            .map_or(&[], |r| &self.links[r.clone()])
     }
 
     /// The Service a reference names, in the namespace given.
